@@ -1,0 +1,37 @@
+# One venv at .venv, created by `make setup`; `make test` and `make demo` call it first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: setup test test-fast demo bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,demo,bench]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -c "import streaming, pytest, hypothesis, sklearn, matplotlib"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+# Everything CI runs: builds the peer's venv (cached), starts the servers the tests need,
+# runs the whole suite, stops the servers.
+test: setup
+	bash scripts/test.sh
+
+# The suite without the tests that need the peer's venv.
+test-fast: setup
+	$(PY) -m pytest -q -m "not peer"
+
+demo: setup
+	$(PY) -m streaming.demo
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+lint: setup
+	$(VENV)/bin/ruff check streaming integrations tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,64 @@
+"""Errors raised when bytes on disk, or values handed to a writer, are not what the format says.
+
+Every message names where the problem is (file, shard, column, sample index) and what was
+expected, so a user can find the bad record without a debugger. All of them derive from
+`FormatError`, which derives from `ValueError` so that code written against mosaicml-streaming
+(which raised bare `ValueError`s) still catches them.
+"""
+
+from __future__ import annotations
+
+
+class FormatError(ValueError):
+    """Base class: something about a dataset's bytes or a sample's values is wrong."""
+
+
+class EncodingError(FormatError):
+    """An unknown or malformed column encoding, or a value that the encoding cannot hold."""
+
+
+class ColumnError(FormatError):
+    """A sample has a missing or an extra column."""
+
+
+class IndexFormatError(FormatError):
+    """An `index.json` that is not valid JSON, has the wrong version, or lacks a field."""
+
+
+class ShardFormatError(FormatError):
+    """A shard file that is truncated, or whose offsets point outside the file."""
+
+
+class HashMismatchError(FormatError):
+    """A shard whose bytes do not hash to what `index.json` records."""
+
+
+class DecompressionError(FormatError):
+    """A compressed shard that does not decompress with its recorded algorithm."""
+
+
+class ShardTooLargeError(FormatError):
+    """A shard would pass the 4 GiB limit of MDS's uint32 offsets."""
+
+
+class UnsafeEncodingError(FormatError):
+    """A dataset uses `pkl`, which can run code when read, and `allow_unsafe_types` is False."""
+
+
+def where(
+    file: str | None = None,
+    shard: int | None = None,
+    column: str | None = None,
+    sample: int | None = None,
+) -> str:
+    """Format a location as ``file 'x', shard 3, column 'y', sample 12`` for error messages."""
+    parts = []
+    if file is not None:
+        parts.append(f"file {file!r}")
+    if shard is not None:
+        parts.append(f"shard {shard}")
+    if column is not None:
+        parts.append(f"column {column!r}")
+    if sample is not None:
+        parts.append(f"sample {sample}")
+    return ", ".join(parts)

@@ -1,0 +1,147 @@
+"""`index.json` version 2: reading it with clear errors, and writing it as mosaicml-streaming does.
+
+The writer's index is ``json.dump({"version": 2, "shards": [...]}, sort_keys=True)`` with default
+separators and no trailing newline; `merge_index` writes the same without `sort_keys`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from streaming.format.errors import IndexFormatError
+from streaming.format.files import write_atomic
+
+INDEX_BASENAME = "index.json"
+
+_FORMATS = {"mds", "json", "csv", "tsv", "xsv"}
+_SPLIT_FORMATS = {"json", "csv", "tsv", "xsv"}
+
+
+def get_index_basename() -> str:
+    """The file name of a dataset's index: ``index.json``."""
+    return INDEX_BASENAME
+
+
+def dump_index(shards: list[dict[str, Any]], sort_keys: bool = True) -> bytes:
+    """Serialise an index exactly as the peer does."""
+    return json.dumps({"version": 2, "shards": shards}, sort_keys=sort_keys).encode("utf-8")
+
+
+def write_index(path: str, shards: list[dict[str, Any]], sort_keys: bool = True) -> None:
+    """Write `index.json` atomically (temporary name, then rename)."""
+    write_atomic(path, [dump_index(shards, sort_keys)])
+
+
+def read_index(path: str) -> dict[str, Any]:
+    """Read and validate an `index.json`; every problem raises `IndexFormatError` naming the file."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No index at {path!r}: a dataset directory holds index.json") from None
+    return parse_index(raw, path)
+
+
+def parse_index(raw: bytes, path: str) -> dict[str, Any]:
+    """Validate the bytes of an index read from `path` (used only in messages)."""
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IndexFormatError(f"Malformed index {path!r}: not valid JSON ({err})") from None
+    if not isinstance(obj, dict):
+        raise IndexFormatError(f"Malformed index {path!r}: expected a JSON object at the top")
+    version = obj.get("version")
+    if version != 2:
+        raise IndexFormatError(
+            f"Unsupported index version {version!r} in {path!r}: only version 2 is supported"
+        )
+    shards = obj.get("shards")
+    if not isinstance(shards, list):
+        raise IndexFormatError(f"Malformed index {path!r}: 'shards' must be a list")
+    for i, shard in enumerate(shards):
+        _validate_shard(shard, i, path)
+    return obj
+
+
+def _fail(path: str, i: int, what: str) -> IndexFormatError:
+    return IndexFormatError(f"Malformed index {path!r}, shard {i}: {what}")
+
+
+def _validate_shard(shard: Any, i: int, path: str) -> None:
+    if not isinstance(shard, dict):
+        raise _fail(path, i, "expected a JSON object")
+    if shard.get("version") != 2:
+        raise IndexFormatError(
+            f"Unsupported shard version {shard.get('version')!r} in {path!r}, shard {i}: "
+            "only version 2 is supported"
+        )
+    fmt = shard.get("format")
+    if fmt not in _FORMATS:
+        raise _fail(path, i, f"unknown format {fmt!r}, expected one of {sorted(_FORMATS)}")
+    samples = shard.get("samples")
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 0:
+        raise _fail(path, i, f"'samples' must be a non-negative integer, got {samples!r}")
+    _validate_file(shard.get("raw_data"), "raw_data", i, path, required=True)
+    _validate_file(shard.get("zip_data"), "zip_data", i, path, required=False)
+    compression = shard.get("compression")
+    if compression is not None and not isinstance(compression, str):
+        raise _fail(path, i, f"'compression' must be a string or null, got {compression!r}")
+    if (compression is None) != (shard.get("zip_data") is None):
+        raise _fail(path, i, "'zip_data' must be given exactly when 'compression' is set")
+    hashes = shard.get("hashes", [])
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+        raise _fail(path, i, f"'hashes' must be a list of strings, got {hashes!r}")
+    if fmt == "mds":
+        _validate_columns(shard, i, path, ("column_names", "column_encodings", "column_sizes"))
+    elif fmt == "json":
+        columns = shard.get("columns")
+        if not isinstance(columns, dict):
+            raise _fail(path, i, "a json shard needs a 'columns' object")
+    else:
+        _validate_columns(shard, i, path, ("column_names", "column_encodings"))
+    if fmt in _SPLIT_FORMATS:
+        _validate_file(shard.get("raw_meta"), "raw_meta", i, path, required=True)
+        _validate_file(shard.get("zip_meta"), "zip_meta", i, path, required=False)
+
+
+def _validate_columns(shard: dict, i: int, path: str, keys: tuple[str, ...]) -> None:
+    lengths = set()
+    for key in keys:
+        value = shard.get(key)
+        if not isinstance(value, list):
+            raise _fail(path, i, f"{key!r} must be a list, got {value!r}")
+        lengths.add(len(value))
+    if len(lengths) != 1:
+        raise _fail(path, i, f"{', '.join(keys)} must have the same length")
+    for name in shard["column_names"]:
+        if not isinstance(name, str):
+            raise _fail(path, i, f"column names must be strings, got {name!r}")
+    for enc in shard["column_encodings"]:
+        if not isinstance(enc, str):
+            raise _fail(path, i, f"column encodings must be strings, got {enc!r}")
+    for size in shard.get("column_sizes", []):
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise _fail(path, i, f"column sizes must be non-negative integers or null, got {size!r}")
+
+
+def _validate_file(info: Any, key: str, i: int, path: str, required: bool) -> None:
+    if info is None:
+        if required:
+            raise _fail(path, i, f"missing {key!r}")
+        return
+    if not isinstance(info, dict):
+        raise _fail(path, i, f"{key!r} must be an object")
+    basename = info.get("basename")
+    if not isinstance(basename, str) or not basename:
+        raise _fail(path, i, f"{key}.basename must be a non-empty string")
+    norm = os.path.normpath(basename)
+    if os.path.isabs(basename) or norm == ".." or norm.startswith("../") or "\\" in basename:
+        raise _fail(path, i, f"{key}.basename {basename!r} must be a relative path inside the dataset")
+    size = info.get("bytes")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise _fail(path, i, f"{key}.bytes must be a non-negative integer, got {size!r}")
+    hashes = info.get("hashes", {})
+    if not isinstance(hashes, dict):
+        raise _fail(path, i, f"{key}.hashes must be an object")

@@ -1,0 +1,1 @@
+"""MDS, mosaicml-streaming's joint shard format: column encodings (`encodings`)."""

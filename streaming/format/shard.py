@@ -1,0 +1,154 @@
+"""Reading one shard of a local dataset directory: its files, their checks, and its samples.
+
+A shard's bytes come from its raw file, memory-mapped. If only the compressed file is present,
+the first access decompresses it: to the raw file beside it (temporary name, then rename) when
+the directory is writable, otherwise into memory. Every check that can fail on a bad file fails
+here with the file, the shard and the sample named: wrong size (truncation), offsets outside
+the file, a hash that does not match, a compressed file that does not decompress.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import threading
+from typing import Any
+
+from streaming.format.compression import decompress
+from streaming.format.errors import ShardFormatError, where
+from streaming.format.files import write_atomic
+from streaming.format.hashing import check_hash
+
+
+class Shard:
+    """Base class of the per-format shard readers (`MDSShard`, `JSONShard`, `XSVShard`).
+
+    Args:
+        dirname: the dataset directory (the split's directory, where `index.json` lives).
+        entry: this shard's object from `index.json`.
+        shard_id: this shard's position in the index, for messages.
+        validate_hash: a hash algorithm to check each file against before first use, or None.
+    """
+
+    def __init__(
+        self, dirname: str, entry: dict[str, Any], shard_id: int, validate_hash: str | None = None
+    ) -> None:
+        self.dirname = dirname
+        self.entry = entry
+        self.shard_id = shard_id
+        self.samples: int = entry["samples"]
+        self.compression: str | None = entry.get("compression")
+        self.validate_hash = validate_hash
+        self._lock = threading.Lock()
+        self._buffers: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_buffers"] = {}  # mmaps are per process; reopened on first use
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def where(self, sample: int | None = None, role: str = "raw_data") -> str:
+        """A location string for messages: the file, the shard and optionally the sample."""
+        path = os.path.join(self.dirname, self.entry[role]["basename"])
+        return where(file=path, shard=self.shard_id, sample=sample)
+
+    def file_pairs(self) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """The (raw, zip) info of each file of the shard: data, then meta for split formats."""
+        pairs = [(self.entry["raw_data"], self.entry.get("zip_data"))]
+        if self.entry.get("raw_meta"):
+            pairs.append((self.entry["raw_meta"], self.entry.get("zip_meta")))
+        return pairs
+
+    def is_present(self) -> bool:
+        """Whether every file of the shard is on disk, raw or compressed."""
+        for raw, zipped in self.file_pairs():
+            raw_path = os.path.join(self.dirname, raw["basename"])
+            zip_path = os.path.join(self.dirname, zipped["basename"]) if zipped else None
+            if not os.path.isfile(raw_path) and not (zip_path and os.path.isfile(zip_path)):
+                return False
+        return True
+
+    def buffer(self, role: str = "raw_data") -> Any:
+        """The raw bytes of one of the shard's files (an mmap or bytes), opened on first use."""
+        buf = self._buffers.get(role)
+        if buf is None:
+            with self._lock:
+                buf = self._buffers.get(role)
+                if buf is None:
+                    zip_role = "zip_data" if role == "raw_data" else "zip_meta"
+                    buf = self._open(self.entry[role], self.entry.get(zip_role), role)
+                    self._check(buf, role)
+                    self._buffers[role] = buf
+        return buf
+
+    def _check(self, buf: Any, role: str) -> None:
+        """Format-specific checks of a freshly opened file; subclasses extend this."""
+
+    def _open(self, raw: dict[str, Any], zipped: dict[str, Any] | None, role: str) -> Any:
+        raw_path = os.path.join(self.dirname, raw["basename"])
+        if os.path.isfile(raw_path) and os.path.getsize(raw_path) == raw["bytes"]:
+            if self.validate_hash and not zipped:
+                with open(raw_path, "rb") as f:
+                    self._validate(f.read(), raw, raw_path)
+            return _map(raw_path)
+        if zipped is None:
+            if os.path.isfile(raw_path):
+                raise ShardFormatError(
+                    f"Shard file is {os.path.getsize(raw_path)} bytes, but index.json records "
+                    f"{raw['bytes']} ({self.where(role=role)}): it is truncated or stale"
+                )
+            raise FileNotFoundError(f"Missing shard file ({self.where(role=role)})")
+        zip_path = os.path.join(self.dirname, zipped["basename"])
+        if not os.path.isfile(zip_path):
+            raise FileNotFoundError(
+                f"Missing shard file: neither {raw_path!r} nor {zip_path!r} exists "
+                f"(shard {self.shard_id})"
+            )
+        with open(zip_path, "rb") as f:
+            data = f.read()
+        if len(data) != zipped["bytes"]:
+            raise ShardFormatError(
+                f"Compressed shard file is {len(data)} bytes, but index.json records "
+                f"{zipped['bytes']} ({where(file=zip_path, shard=self.shard_id)}): it is "
+                "truncated or stale"
+            )
+        if self.validate_hash:
+            self._validate(data, zipped, zip_path)
+        out = decompress(self.compression or "", data, f"{zip_path!r} (shard {self.shard_id})")
+        if len(out) != raw["bytes"]:
+            raise ShardFormatError(
+                f"Shard decompresses to {len(out)} bytes, but index.json records {raw['bytes']} "
+                f"({where(file=zip_path, shard=self.shard_id)})"
+            )
+        try:
+            write_atomic(raw_path, [out])
+        except OSError:
+            return out  # a read-only directory: serve from memory
+        return _map(raw_path)
+
+    def _validate(self, data: bytes, info: dict[str, Any], path: str) -> None:
+        algo = self.validate_hash
+        assert algo is not None
+        expected = info.get("hashes", {}).get(algo)
+        if expected is None:
+            raise ValueError(
+                f"Hash {algo!r} was requested by validate_hash, but index.json records only "
+                f"{sorted(info.get('hashes', {}))} for {path!r} (shard {self.shard_id})"
+            )
+        check_hash(algo, data, expected, f"{path!r} (shard {self.shard_id})")
+
+    def get_item(self, idx: int) -> dict[str, Any]:
+        """Decode sample `idx` of this shard (0 <= idx < samples)."""
+        raise NotImplementedError
+
+
+def _map(path: str) -> Any:
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -1,0 +1,261 @@
+"""The shard-writing pipeline shared by every format: size accounting, shard files, the index.
+
+A writer encodes each sample on the caller's thread and buffers it. When the next sample would
+push the shard past `size_limit`, the buffered samples become a shard: a background thread
+serialises, compresses, hashes and writes it (temporary name, then rename) and hands it to the
+uploader, while the caller goes on encoding. `index.json` is written last, only after every
+shard has been written and uploaded, so no index ever names a missing or partial shard.
+
+Size accounting, the split rule and the index bytes follow mosaicml-streaming exactly, so that
+the same input gives the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from streaming.format.compression import compress, get_compression_extension, is_compression
+from streaming.format.errors import ShardTooLargeError
+from streaming.format.files import write_atomic
+from streaming.format.hashing import get_hash, is_hash
+from streaming.format.index import INDEX_BASENAME, write_index
+from streaming.format.sizes import bytes_to_int
+from streaming.storage.upload import get_uploader
+
+MAX_SHARD_BYTES = 2**32 - 1  # MDS offsets are uint32; no shard byte may lie past this.
+_KWARGS = {"progress_bar", "max_workers", "retry", "exist_ok", "keep_local"}
+
+
+class WriterError(RuntimeError):
+    """A background step (serialising, writing or uploading a shard) failed."""
+
+
+class Writer:
+    """Base class of the dataset writers. Use a subclass: `MDSWriter`, `JSONWriter`, `CSVWriter`...
+
+    Args:
+        out: a local directory, a remote URL, or a ``(local, remote)`` pair.
+        keep_local: with a remote, keep the local copy after uploading.
+        compression: ``None``, or one of ``br``, ``bz2``, ``gz``, ``snappy``, ``zstd``,
+            optionally with a level (``"zstd:7"``).
+        hashes: sorted list of hash algorithms to record for every file (``["sha1", "xxh64"]``).
+        size_limit: the most bytes a shard may hold before a new one starts: an int, a string
+            such as ``"64mb"``, or ``None`` for one shard (which must still stay below 4 GiB).
+        progress_bar: show a progress bar of shards written.
+        max_workers: threads that write and upload finished shards in the background.
+        exist_ok: replace an existing non-empty output directory instead of raising.
+    """
+
+    format: str = ""
+    extra_bytes_per_shard: int = 0
+    extra_bytes_per_sample: int = 0
+
+    def __init__(
+        self,
+        *,
+        out: str | tuple[str, str],
+        keep_local: bool = False,
+        compression: str | None = None,
+        hashes: list[str] | None = None,
+        size_limit: int | str | None = 1 << 26,
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - _KWARGS
+        if unknown:
+            raise ValueError(
+                f"Invalid Writer argument(s): {sorted(unknown)}; accepted extra arguments are "
+                f"{sorted(_KWARGS)}"
+            )
+        if not is_compression(compression):
+            raise ValueError(
+                f"Invalid compression {compression!r}: expected None or br, bz2, gz, snappy, "
+                "zstd, optionally with a level such as 'zstd:7'"
+            )
+        hashes = list(hashes or [])
+        for algo in hashes:
+            if not is_hash(algo):
+                raise ValueError(f"Invalid hash {algo!r} in hashes={hashes!r}")
+        if hashes != sorted(hashes) or len(set(hashes)) != len(hashes):
+            raise ValueError(f"Hashes must be unique and sorted, got {hashes!r}")
+        limit = bytes_to_int(size_limit) if size_limit else None
+        if limit is not None and not 0 < limit <= MAX_SHARD_BYTES:
+            raise ValueError(
+                f"Invalid size_limit {size_limit!r}: it must be between 1 byte and 4 GiB - 1 "
+                "(MDS offsets are 32-bit)"
+            )
+        self.keep_local = keep_local or bool(kwargs.get("keep_local", False))
+        self.compression = compression
+        self.hashes = hashes
+        self.size_limit = limit
+        self.uploader = get_uploader(out, keep_local=keep_local, exist_ok=kwargs.get("exist_ok", False))
+        self.local = self.uploader.local
+        self.remote = self.uploader.remote
+        self.max_workers = int(kwargs.get("max_workers") or 2)
+        self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix="shard-writer")
+        self._pending: deque[Future] = deque()
+        self._progress = None
+        if kwargs.get("progress_bar"):
+            from tqdm import tqdm
+
+            self._progress = tqdm(desc=f"writing {self.local}", unit=" shards")
+        self.shards: list[dict[str, Any]] = []
+        self.samples_written = 0
+        self._finished = False
+        self._new_shard()
+
+    # -- to be provided by subclasses ---------------------------------------------------------
+
+    def encode_sample(self, sample: dict[str, Any]) -> bytes:
+        """Encode one sample to the bytes stored for it."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The shard's settings, stored in the index (and, for MDS, inside the shard)."""
+        return {
+            "version": 2,
+            "format": self.format,
+            "compression": self.compression,
+            "hashes": self.hashes,
+            "size_limit": self.size_limit,
+        }
+
+    def shard_files(self, samples: list[bytes]) -> list[tuple[str, list[bytes]]]:
+        """The files of one shard as ``(role, chunks)``, role in ``data``/``meta``."""
+        raise NotImplementedError
+
+    # -- the pipeline -------------------------------------------------------------------------
+
+    def _new_shard(self) -> None:
+        self._samples: list[bytes] = []
+        self._shard_size = self.extra_bytes_per_shard
+
+    def write(self, sample: dict[str, Any]) -> None:
+        """Encode and buffer one sample; flush a shard first if this sample would overflow it."""
+        if self._pending and self._pending[0].done():
+            self._reap(block=False)
+        data = self.encode_sample(sample)
+        size = len(data) + self.extra_bytes_per_sample
+        limit = self.size_limit
+        if limit is not None and limit < self._shard_size + size:
+            self.flush_shard()
+        if self._shard_size + size > MAX_SHARD_BYTES:
+            self._refuse_oversize(size)
+        self._samples.append(data)
+        self._shard_size += size
+        self.samples_written += 1
+
+    def _refuse_oversize(self, size: int) -> None:
+        raise ShardTooLargeError(
+            f"Sample {self.samples_written} ({size} bytes) would end shard {len(self.shards)} of "
+            f"{self.local!r} at byte {self._shard_size + size}, past the 4 GiB limit of MDS's "
+            "32-bit offsets. Nothing was written for it. Set a size_limit below 4 GiB "
+            f"(e.g. '64mb'){'' if self.size_limit else ' instead of None'}, or make samples smaller."
+        )
+
+    def flush_shard(self) -> None:
+        """Hand the buffered samples to a background thread as the next shard."""
+        index = len(self.shards)
+        self.shards.append({})  # filled in by the background thread, in order
+        samples = self._samples
+        self._new_shard()
+        self._pending.append(self._executor.submit(self._write_shard, index, samples))
+        while len(self._pending) > self.max_workers:
+            self._reap(block=True)
+
+    def _reap(self, block: bool) -> None:
+        while self._pending and (block or self._pending[0].done()):
+            future = self._pending.popleft()
+            try:
+                future.result()
+            except BaseException as err:
+                self._abort()
+                raise WriterError(f"Writing {self.local!r} failed: {err}") from err
+            if self._progress is not None:
+                self._progress.update(1)
+            block = False
+
+    def _name(self, index: int, role: str) -> str:
+        name = f"shard.{index:05}.{self.format}"
+        return name if role == "data" else f"{name}.{role}"
+
+    def _write_shard(self, index: int, samples: list[bytes]) -> None:
+        entry = self.get_config()
+        entry["samples"] = len(samples)
+        for role, chunks in self.shard_files(samples):
+            raw_key, zip_key = ("raw_data", "zip_data") if role == "data" else ("raw_meta", "zip_meta")
+            basename = self._name(index, role)
+            entry[raw_key], entry[zip_key] = self._write_file(basename, chunks)
+        self.shards[index] = entry
+
+    def _write_file(
+        self, basename: str, chunks: list[bytes]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        raw = b"".join(chunks)
+        raw_info = {
+            "basename": basename,
+            "bytes": len(raw),
+            "hashes": {algo: get_hash(algo, raw) for algo in self.hashes},
+        }
+        if not self.compression:
+            write_atomic(os.path.join(self.local, basename), [raw])
+            self.uploader.upload(basename)
+            return raw_info, None
+        zipped = compress(self.compression, raw)
+        zip_name = f"{basename}.{get_compression_extension(self.compression)}"
+        zip_info = {
+            "basename": zip_name,
+            "bytes": len(zipped),
+            "hashes": {algo: get_hash(algo, zipped) for algo in self.hashes},
+        }
+        write_atomic(os.path.join(self.local, zip_name), [zipped])
+        self.uploader.upload(zip_name)
+        return raw_info, zip_info
+
+    def finish(self) -> None:
+        """Flush the last shard, wait for every shard, then write and upload `index.json`."""
+        if self._finished:
+            return
+        if self._samples:
+            self.flush_shard()
+        self._reap(block=True)
+        while self._pending:
+            self._reap(block=True)
+        self._finished = True
+        self._executor.shutdown(wait=True)
+        write_index(os.path.join(self.local, INDEX_BASENAME), self.shards)
+        self.uploader.upload(INDEX_BASENAME)
+        if self._progress is not None:
+            self._progress.close()
+        self.uploader.finish()
+
+    def _abort(self) -> None:
+        """Stop without writing an index: shards already written stay, unnamed by any index."""
+        self._finished = True
+        for future in self._pending:
+            future.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+        if self._progress is not None:
+            self._progress.close()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.finish()
+            return
+        if self._finished:
+            return
+        # As the peer does, keep the complete samples written before the error: finish the
+        # shards and the index, unless a background write failed (then a shard is missing).
+        if isinstance(exc, WriterError):
+            self._abort()
+            return
+        try:
+            self.finish()
+        except BaseException:
+            self._abort()
