@@ -82,7 +82,7 @@ def samples(spec: Spec, scale: float) -> Iterator[dict]:
         stop = min(n, start + _BLOCK)
         offs = spec.offsets(start, stop).tolist()
         ends = (spec.offsets(start, stop) + spec.sizes(start, stop)).tolist()
-        for i, (a, b) in enumerate(zip(offs, ends), start):
+        for i, (a, b) in enumerate(zip(offs, ends, strict=True), start):
             yield {column: data[a:b], "label": i}
 
 

@@ -45,6 +45,17 @@ def get_hash(algo: str, data: bytes) -> str:
     return func(data).hexdigest()  # type: ignore[attr-defined]
 
 
+def hash_chunks(algo: str, chunks: list[bytes]) -> str:
+    """The digest of the concatenation of `chunks`, without concatenating them."""
+    func = _algorithms().get(algo)
+    if func is None:
+        raise ValueError(f"Unknown hash algorithm {algo!r}: expected one of {sorted(_algorithms())}")
+    state = func()  # type: ignore[call-arg]
+    for chunk in chunks:
+        state.update(chunk)  # type: ignore[attr-defined]
+    return state.hexdigest()  # type: ignore[attr-defined]
+
+
 def check_hash(algo: str, data: bytes, expected: str, what: str) -> None:
     """Raise `HashMismatchError` naming `what` if `data` does not hash to `expected`."""
     actual = get_hash(algo, data)

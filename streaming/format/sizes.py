@@ -19,19 +19,15 @@ def bytes_to_int(size: int | float | str) -> int:
     if isinstance(size, int):
         return size
     if isinstance(size, float):
-        if size != int(size):
-            raise ValueError(f"Invalid byte size {size!r}: a float must be a whole number")
-        return int(size)
+        return int(size)  # truncated, as the peer does
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(size))
     if not m or m.group(2).lower() not in _BYTE_UNITS | {"": 0}:
         raise ValueError(
             f"Invalid byte size {size!r}: expected an int or a number with one of the units "
             f"{', '.join(_BYTE_UNITS)} (for example '64mb')"
         )
-    value = float(m.group(1)) * 1024 ** _BYTE_UNITS.get(m.group(2).lower(), 0)
-    if value != int(value):
-        raise ValueError(f"Invalid byte size {size!r}: it is not a whole number of bytes")
-    return int(value)
+    # A fraction is truncated to whole bytes, as the peer does: "1.1kb" is 1126.
+    return int(float(m.group(1)) * 1024 ** _BYTE_UNITS.get(m.group(2).lower(), 0))
 
 
 def number_abbrev_to_int(value: int | float | str) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 from streaming.format.compression import compress, get_compression_extension, is_compression
 from streaming.format.errors import ShardTooLargeError
 from streaming.format.files import write_atomic
-from streaming.format.hashing import get_hash, is_hash
+from streaming.format.hashing import get_hash, hash_chunks, is_hash
 from streaming.format.index import INDEX_BASENAME, write_index
 from streaming.format.sizes import bytes_to_int
 from streaming.storage.upload import get_uploader
@@ -78,8 +78,8 @@ class Writer:
         for algo in hashes:
             if not is_hash(algo):
                 raise ValueError(f"Invalid hash {algo!r} in hashes={hashes!r}")
-        if hashes != sorted(hashes) or len(set(hashes)) != len(hashes):
-            raise ValueError(f"Hashes must be unique and sorted, got {hashes!r}")
+        if hashes != sorted(hashes):  # duplicates pass, as in the peer
+            raise ValueError(f"Hashes must be sorted, got {hashes!r}")
         limit = bytes_to_int(size_limit) if size_limit else None
         if limit is not None and not 0 < limit <= MAX_SHARD_BYTES:
             raise ValueError(
@@ -193,16 +193,21 @@ class Writer:
     def _write_file(
         self, basename: str, chunks: list[bytes]
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        if not self.compression:  # no joined copy: hash and write the chunks as they are
+            raw_info = {
+                "basename": basename,
+                "bytes": sum(map(len, chunks)),
+                "hashes": {algo: hash_chunks(algo, chunks) for algo in self.hashes},
+            }
+            write_atomic(os.path.join(self.local, basename), chunks)
+            self.uploader.upload(basename)
+            return raw_info, None
         raw = b"".join(chunks)
         raw_info = {
             "basename": basename,
             "bytes": len(raw),
             "hashes": {algo: get_hash(algo, raw) for algo in self.hashes},
         }
-        if not self.compression:
-            write_atomic(os.path.join(self.local, basename), [raw])
-            self.uploader.upload(basename)
-            return raw_info, None
         zipped = compress(self.compression, raw)
         zip_name = f"{basename}.{get_compression_extension(self.compression)}"
         zip_info = {

@@ -53,7 +53,9 @@ class MDSWriter(Writer):
         **kwargs: Any,
     ) -> None:
         if not isinstance(columns, dict) or not columns:
-            raise ValueError(f"columns must be a non-empty dict of name to encoding, got {columns!r}")
+            raise ValueError(
+                f"columns must be a non-empty dict of name to encoding, got {columns!r}"
+            )
         self.column_names = sorted(columns)
         self.column_encodings = [columns[name] for name in self.column_names]
         for name, encoding in zip(self.column_names, self.column_encodings):
@@ -107,7 +109,14 @@ class MDSWriter(Writer):
             if len(sample) != len(self._columns):
                 name = None
                 raise KeyError
-        except (KeyError, TypeError, AttributeError, EncodingError, ValueError, OverflowError) as err:
+        except (
+            KeyError,
+            TypeError,
+            AttributeError,
+            EncodingError,
+            ValueError,
+            OverflowError,
+        ) as err:
             raise self._sample_error(sample, name, err) from err
         if self._num_variable:
             return self._pack_sizes(*sizes) + b"".join(parts)
@@ -154,4 +163,3 @@ class MDSWriter(Writer):
             raise ValueError(f"MDS shard of {offsets[-1]} bytes passes the 4 GiB offset limit")
         header = np.uint32(n).tobytes() + offsets.astype("<u4").tobytes()
         return [("data", [header, self._config_bytes, *samples])]
-

@@ -65,6 +65,9 @@ def _decode_pil(data: bytes | memoryview) -> Image.Image:
             f"a {width}x{height} {mode} image needs {needed} bytes of pixels, "
             f"but got {len(data) - raw_start}",
         )
+    if needed == 0 and max(width, height) > 0xFFFF:
+        # PIL still allocates a row table for an image with no pixels: bound it.
+        raise bad_data("pil", f"a {width}x{height} image (no pixels, but a huge side)")
     try:
         return Image.frombytes(mode, (width, height), view[raw_start:])
     except Exception as err:

@@ -110,8 +110,7 @@ def ndarray_coder(encoding: str, config: str) -> Coder:
             )
         if obj.size == 0:
             raise EncodingError(
-                f"Encoding {encoding!r} cannot write an array with no elements "
-                f"(shape {obj.shape})"
+                f"Encoding {encoding!r} cannot write an array with no elements (shape {obj.shape})"
             )
         if fixed_shape is None:
             header = _shape_header(encoding, obj.shape)
