@@ -33,6 +33,8 @@ class Shard:
     def __init__(
         self, dirname: str, entry: dict[str, Any], shard_id: int, validate_hash: str | None = None
     ) -> None:
+        self._args: tuple = (dirname, entry, shard_id)
+        self._kwargs: dict[str, Any] = {"validate_hash": validate_hash}
         self.dirname = dirname
         self.entry = entry
         self.shard_id = shard_id
@@ -42,15 +44,10 @@ class Shard:
         self._lock = threading.Lock()
         self._buffers: dict[str, Any] = {}
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_buffers"] = {}  # mmaps are per process; reopened on first use
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+    def __reduce__(self) -> tuple:
+        # Pickled (into DataLoader workers) as its constructor arguments: open files, locks and
+        # compiled decoders are rebuilt in the new process on first use.
+        return (_rebuild, (type(self), self._args, self._kwargs))
 
     def where(self, sample: int | None = None, role: str = "raw_data") -> str:
         """A location string for messages: the file, the shard and optionally the sample."""
@@ -145,6 +142,10 @@ class Shard:
     def get_item(self, idx: int) -> dict[str, Any]:
         """Decode sample `idx` of this shard (0 <= idx < samples)."""
         raise NotImplementedError
+
+
+def _rebuild(cls: type, args: tuple, kwargs: dict[str, Any]) -> Shard:
+    return cls(*args, **kwargs)
 
 
 def _map(path: str) -> Any:

@@ -53,6 +53,7 @@ class JSONShard(_SplitShard):
 
     def __init__(self, dirname: str, entry: dict[str, Any], shard_id: int, **kwargs: Any) -> None:
         super().__init__(dirname, entry, shard_id, kwargs.get("validate_hash"))
+        self._kwargs = dict(kwargs)
         for name, encoding in entry["columns"].items():
             if not is_json_encoding(encoding):
                 raise EncodingError(
@@ -76,6 +77,7 @@ class XSVShard(_SplitShard):
 
     def __init__(self, dirname: str, entry: dict[str, Any], shard_id: int, **kwargs: Any) -> None:
         super().__init__(dirname, entry, shard_id, kwargs.get("validate_hash"))
+        self._kwargs = dict(kwargs)
         self.separator = {"csv": ",", "tsv": "\t"}.get(entry["format"]) or entry.get("separator")
         self.newline = entry.get("newline", "\n")
         if not isinstance(self.separator, str) or not self.separator:

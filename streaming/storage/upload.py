@@ -91,12 +91,15 @@ class Uploader:
     def __init__(
         self, out: str | tuple[str, str], keep_local: bool = False, exist_ok: bool = False
     ) -> None:
+        self._temporary = False
+        self._uploaded: list[str] = []
         if isinstance(out, (tuple, list)):
             if len(out) != 2:
                 raise ValueError(f"out must be a path, a URL or a (local, remote) pair, got {out!r}")
             local, remote = out
         elif isinstance(out, str) and _is_remote(out):
             local, remote = tempfile.mkdtemp(prefix="streaming-out-"), out
+            self._temporary = True
         elif isinstance(out, (str, os.PathLike)):
             local, remote = os.fspath(out), None
         else:
@@ -130,11 +133,20 @@ class Uploader:
         local_path = os.path.join(self.local, basename)
         remote_url = self.remote.rstrip("/") + "/" + basename
         self._backend.upload_file(local_path, remote_url)
+        self._uploaded.append(local_path)
 
     def finish(self) -> None:
-        """Remove the local directory if it only served as a staging area."""
-        if self.remote is not None and not self.keep_local:
+        """Without `keep_local`, remove the uploaded files (and a temporary staging directory)."""
+        if self.remote is None or self.keep_local:
+            return
+        if self._temporary:
             shutil.rmtree(self.local, ignore_errors=True)
+            return
+        for path in self._uploaded:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 def get_uploader(

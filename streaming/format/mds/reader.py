@@ -28,6 +28,7 @@ class MDSShard(Shard):
         index_path: str = "index.json",
     ) -> None:
         super().__init__(dirname, entry, shard_id, validate_hash)
+        self._kwargs.update(allow_unsafe_types=allow_unsafe_types, index_path=index_path)
         names, encodings, sizes = (
             entry["column_names"],
             entry["column_encodings"],
