@@ -25,7 +25,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not peer"
 
 demo: setup
-	$(PY) -m streaming.demo
+	$(PY) -m streaming.cli.demo
 
 bench: setup
 	$(PY) benchmarks/run.py

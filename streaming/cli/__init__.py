@@ -1,0 +1,1 @@
+"""The `streaming` command line (recipes and training arrive with their issues)."""
