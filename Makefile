@@ -10,7 +10,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,demo,bench]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,demo,bench]' > $(VENV)/pip.log 2>&1 \
+		|| { grep -v '^WARNING: Location' $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import streaming, pytest, hypothesis, sklearn, matplotlib"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

@@ -10,6 +10,7 @@ import json
 import os
 from typing import Any
 
+from streaming.format.compression import is_compression
 from streaming.format.errors import IndexFormatError
 from streaming.format.files import write_atomic
 
@@ -40,7 +41,9 @@ def read_index(path: str) -> dict[str, Any]:
         with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
-        raise FileNotFoundError(f"No index at {path!r}: a dataset directory holds index.json") from None
+        raise FileNotFoundError(
+            f"No index at {path!r}: a dataset directory holds index.json"
+        ) from None
     return parse_index(raw, path)
 
 
@@ -48,7 +51,7 @@ def parse_index(raw: bytes, path: str) -> dict[str, Any]:
     """Validate the bytes of an index read from `path` (used only in messages)."""
     try:
         obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # also bad UTF-8, too deep, too many digits
         raise IndexFormatError(f"Malformed index {path!r}: not valid JSON ({err})") from None
     if not isinstance(obj, dict):
         raise IndexFormatError(f"Malformed index {path!r}: expected a JSON object at the top")
@@ -81,13 +84,20 @@ def _validate_shard(shard: Any, i: int, path: str) -> None:
     if fmt not in _FORMATS:
         raise _fail(path, i, f"unknown format {fmt!r}, expected one of {sorted(_FORMATS)}")
     samples = shard.get("samples")
-    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 0:
-        raise _fail(path, i, f"'samples' must be a non-negative integer, got {samples!r}")
+    if not _is_uint32(samples):
+        raise _fail(path, i, f"'samples' must be an integer from 0 to 2**32 - 1, got {samples!r}")
     _validate_file(shard.get("raw_data"), "raw_data", i, path, required=True)
     _validate_file(shard.get("zip_data"), "zip_data", i, path, required=False)
     compression = shard.get("compression")
-    if compression is not None and not isinstance(compression, str):
-        raise _fail(path, i, f"'compression' must be a string or null, got {compression!r}")
+    if compression is not None and (
+        not isinstance(compression, str) or not is_compression(compression)
+    ):
+        raise _fail(
+            path,
+            i,
+            f"unknown 'compression' {compression!r}: expected null or one of br, bz2, gz, "
+            "snappy, zstd, optionally with a level such as 'zstd:7'",
+        )
     if (compression is None) != (shard.get("zip_data") is None):
         raise _fail(path, i, "'zip_data' must be given exactly when 'compression' is set")
     hashes = shard.get("hashes", [])
@@ -97,10 +107,14 @@ def _validate_shard(shard: Any, i: int, path: str) -> None:
         _validate_columns(shard, i, path, ("column_names", "column_encodings", "column_sizes"))
     elif fmt == "json":
         columns = shard.get("columns")
-        if not isinstance(columns, dict):
-            raise _fail(path, i, "a json shard needs a 'columns' object")
+        if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+            raise _fail(path, i, "a json shard needs a 'columns' object of column name to type")
     else:
         _validate_columns(shard, i, path, ("column_names", "column_encodings"))
+    for key in ("newline", "separator"):
+        value = shard.get(key, "\n")
+        if not isinstance(value, str) or not value:
+            raise _fail(path, i, f"{key!r} must be a non-empty string, got {value!r}")
     if fmt in _SPLIT_FORMATS:
         _validate_file(shard.get("raw_meta"), "raw_meta", i, path, required=True)
         _validate_file(shard.get("zip_meta"), "zip_meta", i, path, required=False)
@@ -122,8 +136,10 @@ def _validate_columns(shard: dict, i: int, path: str, keys: tuple[str, ...]) -> 
         if not isinstance(enc, str):
             raise _fail(path, i, f"column encodings must be strings, got {enc!r}")
     for size in shard.get("column_sizes", []):
-        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-            raise _fail(path, i, f"column sizes must be non-negative integers or null, got {size!r}")
+        if size is not None and not _is_uint32(size):
+            raise _fail(
+                path, i, f"column sizes must be integers from 0 to 2**32 - 1 or null, got {size!r}"
+            )
 
 
 def _validate_file(info: Any, key: str, i: int, path: str, required: bool) -> None:
@@ -137,11 +153,18 @@ def _validate_file(info: Any, key: str, i: int, path: str, required: bool) -> No
     if not isinstance(basename, str) or not basename:
         raise _fail(path, i, f"{key}.basename must be a non-empty string")
     norm = os.path.normpath(basename)
-    if os.path.isabs(basename) or norm == ".." or norm.startswith("../") or "\\" in basename:
-        raise _fail(path, i, f"{key}.basename {basename!r} must be a relative path inside the dataset")
+    escapes = norm == ".." or norm.startswith("../") or norm == "."
+    if os.path.isabs(basename) or escapes or "\\" in basename or "\0" in basename:
+        raise _fail(
+            path, i, f"{key}.basename {basename!r} must be a relative path inside the dataset"
+        )
     size = info.get("bytes")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise _fail(path, i, f"{key}.bytes must be a non-negative integer, got {size!r}")
     hashes = info.get("hashes", {})
-    if not isinstance(hashes, dict):
-        raise _fail(path, i, f"{key}.hashes must be an object")
+    if not isinstance(hashes, dict) or not all(isinstance(h, str) for h in hashes.values()):
+        raise _fail(path, i, f"{key}.hashes must be an object of algorithm to hex digest")
+
+
+def _is_uint32(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32

@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 from streaming.format.compression import decompress
-from streaming.format.errors import ShardFormatError, where
+from streaming.format.errors import IndexFormatError, ShardFormatError, where
 from streaming.format.files import write_atomic
 from streaming.format.hashing import check_hash
 
@@ -116,7 +116,12 @@ class Shard:
             )
         if self.validate_hash:
             self._validate(data, zipped, zip_path)
-        out = decompress(self.compression or "", data, f"{zip_path!r} (shard {self.shard_id})")
+        out = decompress(
+            self.compression or "",
+            data,
+            f"{zip_path!r} (shard {self.shard_id})",
+            max_size=raw["bytes"],  # a corrupt or hostile file cannot inflate past this
+        )
         if len(out) != raw["bytes"]:
             raise ShardFormatError(
                 f"Shard decompresses to {len(out)} bytes, but index.json records {raw['bytes']} "
@@ -133,7 +138,7 @@ class Shard:
         assert algo is not None
         expected = info.get("hashes", {}).get(algo)
         if expected is None:
-            raise ValueError(
+            raise IndexFormatError(
                 f"Hash {algo!r} was requested by validate_hash, but index.json records only "
                 f"{sorted(info.get('hashes', {}))} for {path!r} (shard {self.shard_id})"
             )
