@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,13 @@ def _zstd_decompress(data: bytes, max_size: int | None) -> bytes:
     if declared > max_size:
         raise _TooLarge(f"its frame header declares {declared} bytes")
     # One shot: one buffer of the declared size, or of max_size + 1 at most when undeclared.
-    return dctx.decompress(data, max_output_size=max_size + 1)
+    try:
+        return dctx.decompress(data, max_output_size=max_size + 1)
+    except zstandard.ZstdError:
+        # Past max_size and a truncated frame fail alike; tell them apart, within max_size + 1.
+        if declared < 0 and len(dctx.stream_reader(data).read(max_size + 1)) > max_size:
+            raise _TooLarge(f"it produced more than {max_size} bytes") from None
+        raise
 
 
 def _br_compress(data: bytes, level: int | None) -> bytes:
@@ -240,6 +247,8 @@ def decompress(algo: str, data: bytes, what: str = "data", max_size: int | None 
     family, _ = parse_compression(algo)
     if not isinstance(data, bytes):
         data = bytes(data)
+    if max_size is not None:
+        max_size = min(max_size, sys.maxsize - 1)  # the codecs take a C ssize_t
     try:
         return _FAMILIES[family].decompress(data, max_size)
     except _TooLarge as err:

@@ -36,7 +36,7 @@ def write_index(path: str, shards: list[dict[str, Any]], sort_keys: bool = True)
 
 
 def read_index(path: str) -> dict[str, Any]:
-    """Read and validate an `index.json`; every problem raises `IndexFormatError` naming the file."""
+    """Read and validate an `index.json`; each problem raises `IndexFormatError` naming the file."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -81,7 +81,7 @@ def _validate_shard(shard: Any, i: int, path: str) -> None:
             "only version 2 is supported"
         )
     fmt = shard.get("format")
-    if fmt not in _FORMATS:
+    if not isinstance(fmt, str) or fmt not in _FORMATS:
         raise _fail(path, i, f"unknown format {fmt!r}, expected one of {sorted(_FORMATS)}")
     samples = shard.get("samples")
     if not _is_uint32(samples):
@@ -154,16 +154,24 @@ def _validate_file(info: Any, key: str, i: int, path: str, required: bool) -> No
         raise _fail(path, i, f"{key}.basename must be a non-empty string")
     norm = os.path.normpath(basename)
     escapes = norm == ".." or norm.startswith("../") or norm == "."
-    if os.path.isabs(basename) or escapes or "\\" in basename or "\0" in basename:
+    if os.path.isabs(basename) or escapes or "\\" in basename or not _is_path(basename):
         raise _fail(
             path, i, f"{key}.basename {basename!r} must be a relative path inside the dataset"
         )
     size = info.get("bytes")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**63:
         raise _fail(path, i, f"{key}.bytes must be a non-negative integer, got {size!r}")
     hashes = info.get("hashes", {})
     if not isinstance(hashes, dict) or not all(isinstance(h, str) for h in hashes.values()):
         raise _fail(path, i, f"{key}.hashes must be an object of algorithm to hex digest")
+
+
+def _is_path(name: str) -> bool:
+    """Whether the OS can take `name` as a file name (no NUL, encodable)."""
+    try:
+        return b"\0" not in os.fsencode(name)
+    except UnicodeEncodeError:
+        return False
 
 
 def _is_uint32(value: Any) -> bool:

@@ -34,10 +34,13 @@ class _SplitShard(Shard):
             )
         offsets = np.frombuffer(buf, "<u4", n + 1, 4).astype(np.int64)
         size = self.entry["raw_data"]["bytes"]
-        if np.any(np.diff(offsets) < 0) or offsets[-1] > size or offsets[0] < 0:
+        bad = np.flatnonzero((np.diff(offsets) < 0) | (offsets[1:] > size))
+        if offsets[0] > size or len(bad):
+            sample = int(bad[0]) if offsets[0] <= size else 0
             raise ShardFormatError(
-                f"Sample offsets fall outside the {size}-byte data file "
-                f"({self.where(role='raw_meta')}): it is truncated or corrupt"
+                f"Sample offsets fall outside the {size}-byte data file at sample {sample} "
+                f"({self.where(sample, role='raw_meta')}): expected offsets that rise from 0 "
+                "to the data file's size; the meta file is truncated or corrupt"
             )
 
     def get_sample_data(self, idx: int) -> bytes:
@@ -65,7 +68,7 @@ class JSONShard(_SplitShard):
         text = self.get_sample_data(idx)
         try:
             obj = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, too deep, too many digits
             raise ShardFormatError(f"Sample is not valid JSON ({self.where(idx)}): {err}") from None
         if not isinstance(obj, dict):
             raise ShardFormatError(f"Sample is not a JSON object ({self.where(idx)})")
@@ -85,13 +88,13 @@ class XSVShard(_SplitShard):
                 f"Shard {shard_id} of format {entry['format']!r} has no separator in "
                 f"{kwargs.get('index_path', 'index.json')!r}"
             )
-        for name, encoding in zip(entry["column_names"], entry["column_encodings"]):
+        for name, encoding in zip(entry["column_names"], entry["column_encodings"], strict=False):
             if not is_xsv_encoding(encoding):
                 raise EncodingError(
                     f"Unknown column type {encoding!r} for column {name!r} in shard {shard_id} "
                     f"of {kwargs.get('index_path', 'index.json')!r}"
                 )
-        self._columns = list(zip(entry["column_names"], entry["column_encodings"]))
+        self._columns = list(zip(entry["column_names"], entry["column_encodings"], strict=False))
 
     def get_item(self, idx: int) -> dict[str, Any]:
         raw = self.get_sample_data(idx)
@@ -108,7 +111,7 @@ class XSVShard(_SplitShard):
                 f"({self.where(idx)})"
             )
         out = {}
-        for (name, encoding), field in zip(self._columns, fields):
+        for (name, encoding), field in zip(self._columns, fields, strict=True):
             try:
                 out[name] = xsv_decode(encoding, field)
             except ValueError:
@@ -117,4 +120,3 @@ class XSVShard(_SplitShard):
                     f"{self.where(idx)})"
                 ) from None
         return out
-

@@ -35,7 +35,7 @@ class MDSShard(Shard):
             entry["column_sizes"],
         )
         columns = []
-        for name, encoding, size in zip(names, encodings, sizes):
+        for name, encoding, size in zip(names, encodings, sizes, strict=False):
             if not is_mds_encoding(encoding):
                 raise EncodingError(
                     f"Unknown encoding {encoding!r} for column {name!r} in {index_path!r}, "

@@ -1,0 +1,207 @@
+"""The shuffle algorithms: golden vectors from the peer, and properties for any settings."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streaming.ordering.shuffle import SHUFFLE_ALGOS, divide_spans, get_shuffle
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SPAN_ALGOS = ["py1s", "py2s", "py1br", "py1e"]
+
+# mosaicml-streaming 0.13.0, numpy 2.1.3: shard_sizes=[5, 3, 4, 6], NCN=2, seed=9176, epoch=0,
+# block_size=8 (spec: dataset.md, "Golden vectors").
+GOLDEN = {
+    "naive": [5, 2, 0, 6, 8, 7, 9, 11, 10, 15, 13, 1, 17, 14, 12, 3, 16, 4],
+    "py1s": [12, 13, 6, 7, 5, 10, 9, 8, 11, 2, 0, 3, 4, 1, 16, 15, 14, 17],
+    "py2s": [17, 14, 6, 5, 7, 11, 9, 10, 8, 0, 2, 1, 3, 4, 16, 15, 12, 13],
+    "py1br": [5, 8, 12, 6, 10, 13, 9, 7, 11, 0, 2, 1, 15, 14, 16, 3, 4, 17],
+    "py1e": [13, 12, 9, 6, 10, 8, 7, 11, 5, 3, 4, 2, 0, 17, 1, 16, 14, 15],
+}
+
+shard_sizes = st.lists(
+    st.one_of(st.integers(0, 3), st.integers(0, 60), st.integers(0, 3000)), max_size=40
+)
+seeds = st.integers(0, 2**31)
+epochs = st.integers(0, 10)
+block_sizes = st.one_of(st.integers(1, 16), st.integers(1, 5000), st.just(1 << 18))
+
+
+def _shuffle(algo: str, sizes: list[int], ncn: int, seed: int, epoch: int, block: int):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # py1e warns when a shard outgrows the block
+        return get_shuffle(algo, np.array(sizes, dtype=np.int64), ncn, seed, epoch, block)
+
+
+def _is_refused(algo: str, sizes: list[int], ncn: int, block: int) -> bool:
+    """The settings the peer refuses (with a ValueError), and so do we."""
+    if algo == "py1br":
+        return block < 2  # its per-node stagger is drawn from [0, int(0.75 * block))
+    if algo == "py1e":
+        return sum(sizes) < ncn or block < 1  # it refuses a canonical node without samples
+    return False
+
+
+def _node_sets(order: np.ndarray, ncn: int) -> list[set[int]]:
+    n = len(order)
+    return [set(order[n * p // ncn : n * (p + 1) // ncn].tolist()) for p in range(ncn)]
+
+
+@pytest.mark.parametrize("algo", sorted(GOLDEN))
+def test_golden_vectors(algo: str) -> None:
+    order = get_shuffle(algo, np.array([5, 3, 4, 6]), 2, 9176, 0, 8)
+    assert order.dtype == np.int64
+    assert order.tolist() == GOLDEN[algo]
+
+
+def test_registry_names_the_algorithms() -> None:
+    assert sorted(SHUFFLE_ALGOS) == ["naive", "py1br", "py1e", "py1s", "py2s"]
+    with pytest.raises(ValueError, match="naive, py1br, py1e, py1s, py2s"):
+        get_shuffle("py1b", np.array([5, 3]), 1, 0, 0)
+
+
+@pytest.mark.parametrize("algo", sorted(SHUFFLE_ALGOS))
+@PROPERTY
+@given(sizes=shard_sizes, ncn=st.integers(1, 16), seed=seeds, epoch=epochs, block=block_sizes)
+def test_a_deterministic_permutation(
+    algo: str, sizes: list[int], ncn: int, seed: int, epoch: int, block: int
+) -> None:
+    if _is_refused(algo, sizes, ncn, block):
+        with pytest.raises(ValueError):
+            _shuffle(algo, sizes, ncn, seed, epoch, block)
+        return
+    order = _shuffle(algo, sizes, ncn, seed, epoch, block)
+    assert order.dtype == np.int64
+    np.testing.assert_array_equal(np.sort(order), np.arange(sum(sizes)))
+    np.testing.assert_array_equal(order, _shuffle(algo, sizes, ncn, seed, epoch, block))
+
+
+@pytest.mark.parametrize("algo", SPAN_ALGOS)
+@PROPERTY
+@given(sizes=shard_sizes, ncn=st.integers(1, 16), seed=seeds, epochs=st.lists(epochs, min_size=2))
+def test_each_node_keeps_its_samples_every_epoch(
+    algo: str, sizes: list[int], ncn: int, seed: int, epochs: list[int]
+) -> None:
+    if _is_refused(algo, sizes, ncn, 64):
+        return
+    first, *others = (_node_sets(_shuffle(algo, sizes, ncn, seed, e, 64), ncn) for e in epochs)
+    for sets in others:
+        assert sets == first
+
+
+@PROPERTY
+@given(
+    sizes=shard_sizes,
+    ncn=st.integers(1, 16),
+    seed=seeds,
+    epoch=epochs,
+    blocks=st.lists(st.integers(2, 5000), min_size=3, max_size=3),
+)
+def test_py1s_py1br_py1e_give_nodes_the_same_samples(
+    sizes: list[int], ncn: int, seed: int, epoch: int, blocks: list[int]
+) -> None:
+    """They share the run's shard layout and its cut, whatever the epoch and block size."""
+    if sum(sizes) < ncn:
+        return
+    sets = [
+        _node_sets(_shuffle(algo, sizes, ncn, seed, epoch, block), ncn)
+        for algo, block in zip(["py1s", "py1br", "py1e"], blocks, strict=True)
+    ]
+    assert sets[0] == sets[1] == sets[2]
+
+
+@pytest.mark.parametrize("algo", sorted(SHUFFLE_ALGOS))
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(16, 300), min_size=4, max_size=30),
+    ncn=st.integers(1, 4),
+    seed=seeds,
+    epoch=epochs,
+    block=st.integers(8, 2000),
+)
+def test_a_new_epoch_changes_the_order(
+    algo: str, sizes: list[int], ncn: int, seed: int, epoch: int, block: int
+) -> None:
+    this = _shuffle(algo, sizes, ncn, seed, epoch, block)
+    assert not np.array_equal(this, _shuffle(algo, sizes, ncn, seed, epoch + 1, block))
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=shard_sizes, ncn=st.integers(1, 16), seed=seeds, epoch=epochs, block=block_sizes)
+def test_naive_ignores_nodes_and_blocks(
+    sizes: list[int], ncn: int, seed: int, epoch: int, block: int
+) -> None:
+    expected = np.random.default_rng(seed + epoch).permutation(sum(sizes))
+    np.testing.assert_array_equal(_shuffle("naive", sizes, ncn, seed, epoch, block), expected)
+
+
+def _divide_spans_loop(sizes: list[int], num_parts: int) -> tuple[list[int], list[int]]:
+    """The peer's `divide_spans`, restated as a plain loop: the oracle for ours."""
+    total = sum(sizes)
+    pieces, bounds, index, done, left = [], [0], 0, 0, list(sizes)
+    for part in range(num_parts):
+        end = total * (part + 1) // num_parts
+        while index < len(left):
+            if end < done + left[index]:
+                if done < end:
+                    pieces.append(end - done)
+                    left[index] -= end - done
+                    done = end
+                break
+            pieces.append(left[index])
+            done += left[index]
+            index += 1
+        bounds.append(len(pieces))
+    return pieces, bounds
+
+
+def test_divide_spans_example() -> None:
+    pieces, bounds = divide_spans(np.array([5, 0, 3, 4, 6, 0]), 3)
+    assert pieces.tolist() == [5, 0, 1, 2, 4, 6, 0]
+    assert bounds.tolist() == [0, 3, 5, 7]
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=shard_sizes, num_parts=st.integers(1, 40))
+def test_divide_spans_matches_the_loop(sizes: list[int], num_parts: int) -> None:
+    pieces, bounds = divide_spans(np.array(sizes, dtype=np.int64), num_parts)
+    assert (pieces.tolist(), bounds.tolist()) == _divide_spans_loop(sizes, num_parts)
+    total = sum(sizes)
+    for part in range(num_parts):  # each part holds its share of the samples
+        share = total * (part + 1) // num_parts - total * part // num_parts
+        assert pieces[bounds[part] : bounds[part + 1]].sum() == share
+
+
+@pytest.mark.parametrize(
+    ("algo", "sizes", "ncn", "block", "match"),
+    [
+        ("py1s", [4, -1], 1, 8, r"shard_sizes\[1\] is -1"),
+        ("py2s", [[4, 2]], 1, 8, "1-D"),
+        ("py1s", [4.5], 1, 8, "integers"),
+        ("py1s", [4, 2], 0, 8, "num_canonical_nodes"),
+        ("py1br", [4, 2], 1, 1, "block_size"),
+        ("py1e", [4, 2], 1, 0, "block_size"),
+        ("py1e", [2, 0, 1], 4, 8, "canonical nodes"),
+    ],
+)
+def test_refused_settings(algo: str, sizes: list, ncn: int, block: int, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        get_shuffle(algo, np.array(sizes), ncn, 0, 0, block)
+
+
+def test_negative_seed_is_refused() -> None:
+    with pytest.raises(ValueError, match="seed"):
+        get_shuffle("py1s", np.array([4, 2]), 1, -3, 1)
+
+
+def test_py1e_warns_when_a_shard_outgrows_the_block() -> None:
+    with pytest.warns(UserWarning, match="block_size 8"):
+        get_shuffle("py1e", np.array([100, 100]), 1, 0, 0, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_shuffle("py1e", np.array([100, 100]), 1, 0, 0, 1000)
