@@ -55,25 +55,24 @@ def guard() -> Iterator[None]:
     def alarm(signum: int, frame: Any) -> None:
         raise Hang(f"an example ran for more than {MAX_SECONDS} s")
 
+    tracing = tracemalloc.is_tracing()  # traced only here: hypothesis itself is slow traced
+    if tracing:
+        tracemalloc.reset_peak()
+    else:
+        tracemalloc.start()
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, MAX_SECONDS)
-    tracemalloc.reset_peak()
     start = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    _, peak = tracemalloc.get_traced_memory()
+        _, peak = tracemalloc.get_traced_memory()
+        if not tracing:
+            tracemalloc.stop()
     assert peak < MAX_BYTES, f"an example allocated {peak} bytes"
     assert time.monotonic() - start < MAX_SECONDS
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _traced() -> Iterator[None]:
-    tracemalloc.start()
-    yield
-    tracemalloc.stop()
 
 
 # -- the datasets that get mutated -------------------------------------------------------------

@@ -17,9 +17,9 @@ from streaming.ordering.shuffle.spans import (
     gather,
     lay_out_shards,
     make_rng,
-    piece_starts,
-    shuffle_part_order,
     shuffle_segments,
+    shuffle_span_order,
+    starts_of,
 )
 
 
@@ -52,11 +52,11 @@ def shuffle_py2s(
     num_parts = check_num_canonical_nodes(num_canonical_nodes)
     layout, shard_spans = lay_out_shards(sizes, make_rng(seed), shuffle_samples=True)
     span_sizes, part_bounds = divide_spans(shard_spans, num_parts)
-    span_starts = piece_starts(span_sizes)
+    span_starts = starts_of(span_sizes)
     epoch_rng = make_rng(seed, epoch)
     parts = [np.empty(0, np.int64)]
     for part in range(num_parts):
-        order = shuffle_part_order(epoch_rng, part_bounds, part)
+        order = shuffle_span_order(epoch_rng, part_bounds, part)
         ids = gather(layout, span_starts[order], span_sizes[order])
         shuffle_segments(epoch_rng, ids, span_sizes[order])
         parts.append(ids)

@@ -69,7 +69,7 @@ def lay_out_shards(
     """
     order = run_rng.permutation(len(shard_sizes))
     span_sizes = shard_sizes[order]
-    shard_starts = np.cumsum(shard_sizes) - shard_sizes
+    shard_starts = starts_of(shard_sizes)
     layout = segment_positions(shard_starts[order], span_sizes)
     if shuffle_samples:
         shuffle_segments(run_rng, layout, span_sizes)
@@ -91,9 +91,11 @@ def divide_spans(
         ``(piece_sizes, part_bounds)``: the size of each piece in order, and ``num_parts + 1``
         indices such that part ``p`` owns pieces ``part_bounds[p]:part_bounds[p + 1]``.
     """
+    if num_parts < 1:
+        raise ValueError(f"divide_spans needs at least one part, got num_parts={num_parts}")
     sizes = np.asarray(span_sizes, dtype=np.int64)
     num_samples = int(sizes.sum())
-    span_starts = np.cumsum(sizes) - sizes
+    span_starts = starts_of(sizes)
     part_ends = num_samples * np.arange(1, num_parts + 1, dtype=np.int64) // num_parts
     inner = part_ends[(part_ends > 0) & (part_ends < num_samples)]
     cuts = np.setdiff1d(inner, span_starts)  # boundaries strictly inside a span
@@ -106,7 +108,7 @@ def divide_spans(
 
 def segment_positions(starts: NDArray[np.int64], sizes: NDArray[np.int64]) -> NDArray[np.int64]:
     """Concatenate ``arange(start, start + size)`` for each (start, size), without a Python loop."""
-    offsets = np.cumsum(sizes) - sizes
+    offsets = starts_of(sizes)
     positions = np.arange(int(sizes.sum()), dtype=np.int64)
     positions += np.repeat(starts - offsets, sizes)
     return positions
@@ -130,25 +132,25 @@ def shuffle_segments(
         offset += size
 
 
-def shuffle_part_order(
+def shuffle_span_order(
     rng: np.random.Generator, part_bounds: NDArray[np.int64], part: int
 ) -> NDArray[np.int64]:
-    """The indices of part `part`'s pieces in a random order (the peer's list shuffle)."""
+    """The indices of part `part`'s spans in a random order (the peer's list shuffle)."""
     begin, end = int(part_bounds[part]), int(part_bounds[part + 1])
     return begin + rng.permutation(end - begin)
 
 
-def shuffle_piece_order(
+def shuffle_span_orders(
     rng: np.random.Generator, part_bounds: NDArray[np.int64]
 ) -> NDArray[np.int64]:
-    """The indices of all pieces, shuffled within each part, parts in order."""
-    orders = [shuffle_part_order(rng, part_bounds, p) for p in range(len(part_bounds) - 1)]
+    """The indices of all spans, shuffled within each part, parts in order."""
+    orders = [shuffle_span_order(rng, part_bounds, p) for p in range(len(part_bounds) - 1)]
     return np.concatenate(orders).astype(np.int64)
 
 
-def piece_starts(piece_sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Where each piece starts in the layout."""
-    return np.cumsum(piece_sizes) - piece_sizes
+def starts_of(sizes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Where each of consecutive segments of the given sizes starts."""
+    return np.cumsum(sizes) - sizes
 
 
 def part_sample_bounds(num_samples: int, num_parts: int) -> list[int]:
@@ -185,6 +187,6 @@ def order_spans_for_epoch(
     layout, shard_spans = lay_out_shards(sizes, make_rng(seed), shuffle_samples=False)
     span_sizes, part_bounds = divide_spans(shard_spans, num_parts)
     epoch_rng = make_rng(seed, epoch)
-    order = shuffle_piece_order(epoch_rng, part_bounds)
-    ids = gather(layout, piece_starts(span_sizes)[order], span_sizes[order])
+    order = shuffle_span_orders(epoch_rng, part_bounds)
+    ids = gather(layout, starts_of(span_sizes)[order], span_sizes[order])
     return EpochSpans(ids, span_sizes[order], part_bounds, epoch_rng)
