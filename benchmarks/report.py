@@ -121,6 +121,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "MB = 10⁶ payload bytes. Ratios are of throughput; ✓/✗ mark the targets "
         "(write ≥3x mosaic for tokens, ≥2x for images; random access ≥3x).",
     ]
+    if meta.get("updated"):
+        lines.append(f"Some cells rerun on {meta['updated']}: `{meta['update_command']}`.")
     if meta.get("skipped"):
         lines += [f"Not run: {lib} ({why})." for lib, why in meta["skipped"].items()]
     for r in rows:

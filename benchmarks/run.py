@@ -109,6 +109,10 @@ def bench_one(python, lib, dataset, compression, scratch: Path, args, runs: list
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _cell(run: dict) -> tuple:
+    return (run["dataset"], run["compression"], run["lib"], run["op"])
+
+
 def parse_args() -> argparse.Namespace:
     def csv(choices):
         def parse(text: str) -> list[str]:
@@ -131,6 +135,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--scratch", type=Path, help="where datasets are written (default OUT/scratch)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per worker process")
     p.add_argument("--random-budget", type=float, default=30, help="seconds per random-access run")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the runs in OUT/results.json for every cell this invocation does not rerun",
+    )
     return p.parse_args()
 
 
@@ -173,10 +182,14 @@ def main() -> None:
         "skipped": skipped,
         "command": "python benchmarks/run.py " + " ".join(sys.argv[1:]),
     }
+    results = args.out / "results.json"
+    if args.update and results.exists():
+        old = json.loads(results.read_text())
+        rerun = {_cell(r) for r in runs}
+        runs = [r for r in old["runs"] if _cell(r) not in rerun] + runs
+        meta = {**old["meta"], "updated": meta["started"], "update_command": meta["command"]}
     rows = report.summarize(runs)
-    (args.out / "results.json").write_text(
-        json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=1)
-    )
+    results.write_text(json.dumps({"meta": meta, "rows": rows, "runs": runs}, indent=1))
     md = report.markdown(rows, meta)
     (args.out / "results.md").write_text(md)
     print(md)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,9 @@ from streaming import JSONWriter, LocalDataset, MDSWriter
 
 
 def make(path: Path, n: int = 40, **kwargs: object) -> Path:
-    with MDSWriter(out=str(path), columns={"id": "int", "blob": "bytes"}, size_limit=400, **kwargs) as w:
+    with MDSWriter(
+        out=str(path), columns={"id": "int", "blob": "bytes"}, size_limit=400, **kwargs
+    ) as w:
         for i in range(n):
             w.write({"id": i, "blob": bytes([i % 256]) * (i % 17)})
     return path
@@ -41,7 +42,7 @@ def test_indexing_forms(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", [40, -41, 10**12])
 def test_out_of_range(tmp_path: Path, bad: int) -> None:
     ds = LocalDataset(str(make(tmp_path)))
-    with pytest.raises(IndexError, match=f"Sample index .* out of range for 40 samples"):
+    with pytest.raises(IndexError, match="Sample index .* out of range for 40 samples"):
         ds[bad]
 
 
@@ -60,7 +61,9 @@ def test_split(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("compression", ["zstd", "gz:1", "br", "bz2", "snappy"])
-def test_reads_compressed_shards_by_decompressing_beside_them(tmp_path: Path, compression: str) -> None:
+def test_reads_compressed_shards_by_decompressing_beside_them(
+    tmp_path: Path, compression: str
+) -> None:
     path = make(tmp_path, compression=compression)
     ext = compression.split(":")[0]
     ds = LocalDataset(str(path), validate_hash=None)

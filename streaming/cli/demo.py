@@ -63,7 +63,10 @@ def main() -> None:
     seconds = convert(args.out, images, labels)
     files = sorted(os.listdir(args.out))
     size = sum(os.path.getsize(os.path.join(args.out, f)) for f in files)
-    print(f"converted to {args.out}: {len(files) - 1} zstd shards, {size / 1024:.0f} KiB, {seconds:.2f} s")
+    print(
+        f"converted to {args.out}: {len(files) - 1} zstd shards, {size / 1024:.0f} KiB, "
+        f"{seconds:.2f} s"
+    )
     count, seconds = verify(args.out, images, labels)
     print(
         f"read back {count} samples (hash-checked, iterated and randomly accessed) in "

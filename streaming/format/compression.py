@@ -94,7 +94,7 @@ def _br_decompress(data: bytes, max_size: int | None) -> bytes:
             raise _TooLarge(f"it produced more than {max_size} bytes")
         if dec.is_finished():
             break
-        if not out and dec.can_accept_more_data():
+        if not out:  # all the input was given at once: no output now means none to come
             raise _Truncated("the stream ends early")
         out = dec.process(b"", output_buffer_limit=min(_BR_STEP, max_size + 1 - total))
     return parts[0] if len(parts) == 1 else b"".join(parts)

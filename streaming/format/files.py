@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 
 
@@ -12,7 +13,7 @@ def write_atomic(path: str, chunks: Iterable[bytes | memoryview]) -> None:
     If anything fails (or the process dies) before the
     rename, only the temporary file can be left behind, and no reader looks at that name.
     """
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
     try:
         with open(tmp, "wb") as f:
             f.writelines(chunks)

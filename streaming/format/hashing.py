@@ -49,7 +49,9 @@ def hash_chunks(algo: str, chunks: list[bytes]) -> str:
     """The digest of the concatenation of `chunks`, without concatenating them."""
     func = _algorithms().get(algo)
     if func is None:
-        raise ValueError(f"Unknown hash algorithm {algo!r}: expected one of {sorted(_algorithms())}")
+        raise ValueError(
+            f"Unknown hash algorithm {algo!r}: expected one of {sorted(_algorithms())}"
+        )
     state = func()  # type: ignore[call-arg]
     for chunk in chunks:
         state.update(chunk)  # type: ignore[attr-defined]

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from streaming.format.errors import ColumnError, EncodingError, where
+from streaming.format import writer as _writer
+from streaming.format.errors import ColumnError, EncodingError, ShardTooLargeError, where
 from streaming.format.writer import Writer
 
 _TEXT_TYPES = {"str": (str,), "int": (int,), "float": (float,)}
@@ -40,16 +41,21 @@ def xsv_decode(encoding: str, text: str) -> Any:
 
 
 class _SplitWriter(Writer):
-    def _meta(self, samples: list[bytes], first_offset: int) -> bytes:
-        offsets = np.zeros(len(samples) + 1, np.int64)
-        if samples:
-            np.cumsum(np.fromiter(map(len, samples), np.int64, len(samples)), out=offsets[1:])
+    def _meta(self, sizes: list[int], first_offset: int) -> bytes:
+        offsets = np.zeros(len(sizes) + 1, np.int64)
+        if sizes:
+            np.cumsum(np.asarray(sizes, np.int64), out=offsets[1:])
         offsets += first_offset
+        if offsets[-1] > _writer.MAX_SHARD_BYTES:  # guarded in write(); a last line of defence
+            raise ShardTooLargeError(
+                f"{self.format} shard of {offsets[-1]} bytes passes the 4 GiB limit of its "
+                "32-bit offsets"
+            )
         config = json.dumps(self.get_config(), sort_keys=True).encode("utf-8")
-        return np.uint32(len(samples)).tobytes() + offsets.astype("<u4").tobytes() + config
+        return np.uint32(len(sizes)).tobytes() + offsets.astype("<u4").tobytes() + config
 
     def _location(self, column: str | None = None) -> str:
-        shard = len(self.shards)
+        shard = self.shard_index
         return where(
             file=f"{self.local}/shard.{shard:05}.{self.format}",
             shard=shard,
@@ -125,8 +131,8 @@ class JSONWriter(_SplitWriter):
         obj = {name: sample[name] for name in self.columns}
         return (json.dumps(obj, sort_keys=True) + self.newline).encode("utf-8")
 
-    def shard_files(self, samples: list[bytes]) -> list[tuple[str, list[bytes]]]:
-        return [("data", samples), ("meta", [self._meta(samples, 0)])]
+    def shard_files(self, chunks: list[bytes], sizes: list[int]) -> list[tuple[str, list[bytes]]]:
+        return [("data", chunks), ("meta", [self._meta(sizes, 0)])]
 
 
 class XSVWriter(_SplitWriter):
@@ -157,7 +163,7 @@ class XSVWriter(_SplitWriter):
             raise ValueError("separator and newline must be non-empty strings")
         self.column_names = sorted(columns)
         self.column_encodings = [columns[name] for name in self.column_names]
-        for name, encoding in zip(self.column_names, self.column_encodings):
+        for name, encoding in zip(self.column_names, self.column_encodings, strict=True):
             if not is_xsv_encoding(encoding):
                 raise EncodingError(
                     f"Unsupported encoding {encoding!r} for {self.format.upper()} column "
@@ -169,6 +175,7 @@ class XSVWriter(_SplitWriter):
                 )
         self.separator = separator
         self.newline = newline
+        self._uncounted_bytes = len((separator.join(self.column_names) + newline).encode("utf-8"))
         super().__init__(
             out=out, compression=compression, hashes=hashes, size_limit=size_limit, **kwargs
         )
@@ -188,7 +195,7 @@ class XSVWriter(_SplitWriter):
     def encode_sample(self, sample: dict[str, Any]) -> bytes:
         self._check_columns(sample, self.column_names)
         fields = []
-        for name, encoding in zip(self.column_names, self.column_encodings):
+        for name, encoding in zip(self.column_names, self.column_encodings, strict=True):
             value = sample[name]
             self._check_type(name, encoding, value, _XSV_TYPES)
             text = value if encoding == "str" else str(value)
@@ -200,9 +207,9 @@ class XSVWriter(_SplitWriter):
             fields.append(text)
         return (self.separator.join(fields) + self.newline).encode("utf-8")
 
-    def shard_files(self, samples: list[bytes]) -> list[tuple[str, list[bytes]]]:
+    def shard_files(self, chunks: list[bytes], sizes: list[int]) -> list[tuple[str, list[bytes]]]:
         header = (self.separator.join(self.column_names) + self.newline).encode("utf-8")
-        return [("data", [header, *samples]), ("meta", [self._meta(samples, len(header))])]
+        return [("data", [header, *chunks]), ("meta", [self._meta(sizes, len(header))])]
 
 
 class CSVWriter(XSVWriter):

@@ -52,6 +52,9 @@ class Writer:
     format: str = ""
     extra_bytes_per_shard: int = 0
     extra_bytes_per_sample: int = 0
+    # Bytes a shard file holds beyond what the peer's size accounting counts (the XSV header):
+    # not part of the split rule, which must match the peer, but part of the 4 GiB guard.
+    _uncounted_bytes: int = 0
 
     def __init__(
         self,
@@ -90,7 +93,9 @@ class Writer:
         self.compression = compression
         self.hashes = hashes
         self.size_limit = limit
-        self.uploader = get_uploader(out, keep_local=keep_local, exist_ok=kwargs.get("exist_ok", False))
+        self.uploader = get_uploader(
+            out, keep_local=keep_local, exist_ok=kwargs.get("exist_ok", False)
+        )
         self.local = self.uploader.local
         self.remote = self.uploader.remote
         self.max_workers = int(kwargs.get("max_workers") or 2)
@@ -122,57 +127,83 @@ class Writer:
             "size_limit": self.size_limit,
         }
 
-    def shard_files(self, samples: list[bytes]) -> list[tuple[str, list[bytes]]]:
-        """The files of one shard as ``(role, chunks)``, role in ``data``/``meta``."""
+    def encode_parts(self, sample: dict[str, Any]) -> tuple[list[bytes], int]:
+        """Encode one sample as byte strings to be stored back to back, and their total size.
+
+        The parts may be the caller's own (immutable) `bytes` objects: keeping references
+        instead of joining them saves a copy of every sample.
+        """
+        data = self.encode_sample(sample)
+        return [data], len(data)
+
+    def shard_files(self, chunks: list[bytes], sizes: list[int]) -> list[tuple[str, list[bytes]]]:
+        """The files of one shard as ``(role, chunks)``, role ``data`` or ``meta``.
+
+        `chunks` are the samples' parts back to back; `sizes` is each sample's total size.
+        """
         raise NotImplementedError
 
     # -- the pipeline -------------------------------------------------------------------------
 
     def _new_shard(self) -> None:
-        self._samples: list[bytes] = []
+        self._chunks: list[bytes] = []
+        self._sizes: list[int] = []
         self._shard_size = self.extra_bytes_per_shard
 
     def write(self, sample: dict[str, Any]) -> None:
         """Encode and buffer one sample; flush a shard first if this sample would overflow it."""
         if self._pending and self._pending[0].done():
             self._reap(block=False)
-        data = self.encode_sample(sample)
-        size = len(data) + self.extra_bytes_per_sample
+        parts, length = self.encode_parts(sample)
+        size = length + self.extra_bytes_per_sample
         limit = self.size_limit
         if limit is not None and limit < self._shard_size + size:
             self.flush_shard()
-        if self._shard_size + size > MAX_SHARD_BYTES:
+        if self._shard_size + size + self._uncounted_bytes > MAX_SHARD_BYTES:
             self._refuse_oversize(size)
-        self._samples.append(data)
+        self._chunks += parts
+        self._sizes.append(length)
         self._shard_size += size
         self.samples_written += 1
 
     def _refuse_oversize(self, size: int) -> None:
         raise ShardTooLargeError(
-            f"Sample {self.samples_written} ({size} bytes) would end shard {len(self.shards)} of "
-            f"{self.local!r} at byte {self._shard_size + size}, past the 4 GiB limit of MDS's "
-            "32-bit offsets. Nothing was written for it. Set a size_limit below 4 GiB "
-            f"(e.g. '64mb'){'' if self.size_limit else ' instead of None'}, or make samples smaller."
+            f"Sample {self.samples_written} ({size} bytes) would end shard {self.shard_index} of "
+            f"{self.local!r} at byte {self._shard_size + size}, past the 4 GiB limit of the "
+            "format's 32-bit offsets. Nothing was written for it. Set a size_limit below 4 GiB "
+            f"(e.g. '64mb'){'' if self.size_limit else ' instead of None'}, or make samples "
+            "smaller."
         )
 
     def flush_shard(self) -> None:
         """Hand the buffered samples to a background thread as the next shard."""
-        index = len(self.shards)
-        self.shards.append({})  # filled in by the background thread, in order
-        samples = self._samples
+        index = self.shard_index
+        chunks, sizes, shard_size = self._chunks, self._sizes, self._shard_size
         self._new_shard()
-        self._pending.append(self._executor.submit(self._write_shard, index, samples))
+        try:
+            self._pending.append(self._executor.submit(self._write_shard, index, chunks, sizes))
+        except BaseException:
+            # Interrupted (Ctrl-C) while handing over: keep the samples buffered, so that they
+            # are either written by finish() or, at worst, written twice under the same name.
+            self._chunks, self._sizes, self._shard_size = chunks, sizes, shard_size
+            raise
         while len(self._pending) > self.max_workers:
             self._reap(block=True)
 
     def _reap(self, block: bool) -> None:
         while self._pending and (block or self._pending[0].done()):
-            future = self._pending.popleft()
+            future = self._pending[0]
             try:
-                future.result()
-            except BaseException as err:
+                entry = future.result()  # a Ctrl-C here propagates; the shard stays pending
+            except Exception as err:
+                self._pending.popleft()
                 self._abort()
-                raise WriterError(f"Writing {self.local!r} failed: {err}") from err
+                raise WriterError(
+                    f"Writing a shard of {self.local!r} failed, so no index.json was written: "
+                    f"{type(err).__name__}: {err}"
+                ) from err
+            self._pending.popleft()
+            self.shards.append(entry)
             if self._progress is not None:
                 self._progress.update(1)
             block = False
@@ -181,14 +212,21 @@ class Writer:
         name = f"shard.{index:05}.{self.format}"
         return name if role == "data" else f"{name}.{role}"
 
-    def _write_shard(self, index: int, samples: list[bytes]) -> None:
+    @property
+    def shard_index(self) -> int:
+        """The index of the shard now being filled."""
+        return len(self.shards) + len(self._pending)
+
+    def _write_shard(self, index: int, chunks: list[bytes], sizes: list[int]) -> dict[str, Any]:
         entry = self.get_config()
-        entry["samples"] = len(samples)
-        for role, chunks in self.shard_files(samples):
-            raw_key, zip_key = ("raw_data", "zip_data") if role == "data" else ("raw_meta", "zip_meta")
+        entry["samples"] = len(sizes)
+        for role, file_chunks in self.shard_files(chunks, sizes):
+            raw_key, zip_key = (
+                ("raw_data", "zip_data") if role == "data" else ("raw_meta", "zip_meta")
+            )
             basename = self._name(index, role)
-            entry[raw_key], entry[zip_key] = self._write_file(basename, chunks)
-        self.shards[index] = entry
+            entry[raw_key], entry[zip_key] = self._write_file(basename, file_chunks)
+        return entry
 
     def _write_file(
         self, basename: str, chunks: list[bytes]
@@ -223,9 +261,8 @@ class Writer:
         """Flush the last shard, wait for every shard, then write and upload `index.json`."""
         if self._finished:
             return
-        if self._samples:
+        if self._sizes:
             self.flush_shard()
-        self._reap(block=True)
         while self._pending:
             self._reap(block=True)
         self._finished = True

@@ -1,5 +1,19 @@
-"""Sample ordering: partitioning, shuffling and batching as pure functions of the settings."""
+"""Sample ordering: partitioning, shuffling, stream mixing and batching as pure functions of the
+settings."""
 
+from streaming.ordering.batching import (
+    BATCHING_METHODS,
+    BatchingWarning,
+    OrderingSettings,
+    Topology,
+    generate_work,
+)
+from streaming.ordering.mixing import (
+    StreamWeight,
+    StreamWeights,
+    resample_streams,
+    weigh_streams,
+)
 from streaming.ordering.shuffle import (
     SHUFFLE_ALGOS,
     divide_spans,
@@ -12,6 +26,15 @@ from streaming.ordering.shuffle import (
 )
 
 __all__ = [
+    "BATCHING_METHODS",
+    "BatchingWarning",
+    "OrderingSettings",
+    "StreamWeight",
+    "StreamWeights",
+    "Topology",
+    "generate_work",
+    "resample_streams",
+    "weigh_streams",
     "SHUFFLE_ALGOS",
     "divide_spans",
     "get_shuffle",

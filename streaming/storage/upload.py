@@ -95,7 +95,9 @@ class Uploader:
         self._uploaded: list[str] = []
         if isinstance(out, (tuple, list)):
             if len(out) != 2:
-                raise ValueError(f"out must be a path, a URL or a (local, remote) pair, got {out!r}")
+                raise ValueError(
+                    f"out must be a path, a URL or a (local, remote) pair, got {out!r}"
+                )
             local, remote = out
         elif isinstance(out, str) and _is_remote(out):
             local, remote = tempfile.mkdtemp(prefix="streaming-out-"), out

@@ -1,4 +1,4 @@
-"""Bad input gets a clear error: its type says what went wrong, its message where and what was expected.
+"""Bad input gets a clear error: its type says what is wrong, its message where and why.
 
 Writer side: an unknown encoding, a missing or extra column, a value of the wrong type, a
 fixed-size column of the wrong size, a shard past 4 GiB. Reader side: a malformed or
@@ -218,6 +218,22 @@ def test_shard_past_the_offset_limit_with_a_size_limit(tmp_path: Path, monkeypat
     assert [s["b"] for s in _read_all(tmp_path)] == [b"x" * 100]
 
 
+@pytest.mark.parametrize("cls", [JSONWriter, CSVWriter])
+def test_split_shard_past_the_offset_limit_is_refused(
+    tmp_path: Path, monkeypatch, cls: type
+) -> None:
+    monkeypatch.setattr(writer_module, "MAX_SHARD_BYTES", 300)
+    with pytest.raises(ShardTooLargeError) as info:
+        with cls(out=str(tmp_path), columns={"name": "str", "n": "int"}, size_limit=None) as out:
+            for i in range(100):
+                out.write({"name": f"row{i}", "n": i})
+    (entry,) = _index(tmp_path)["shards"]
+    assert entry["raw_data"]["bytes"] <= 300 + 10  # the CSV header is not counted
+    rows = _read_all(tmp_path)
+    assert rows == [{"name": f"row{i}", "n": i} for i in range(len(rows))] and rows
+    _assert_names(str(info.value), f"Sample {len(rows)} ", "shard 0", "4 GiB", str(tmp_path))
+
+
 @pytest.mark.parametrize("size_limit", [2**32, 2**40, "4gb", "5gb"])
 def test_size_limit_at_or_past_4gib_is_refused(tmp_path: Path, size_limit: Any) -> None:
     with pytest.raises(ValueError, match="4 GiB") as info:
@@ -333,7 +349,9 @@ def test_index_unknown_encoding(tmp_path: Path) -> None:
     _save_index(tmp_path, obj)
     with pytest.raises(EncodingError) as info:
         LocalDataset(str(tmp_path))
-    _assert_names(str(info.value), "'utf-9'", "column 'id'", "shard 1", str(tmp_path / "index.json"))
+    _assert_names(
+        str(info.value), "'utf-9'", "column 'id'", "shard 1", str(tmp_path / "index.json")
+    )
 
 
 @pytest.mark.parametrize("cls", [JSONWriter, CSVWriter])
@@ -584,6 +602,16 @@ def test_compressed_shard_corrupt(tmp_path: Path, family: str) -> None:
         _read_all(tmp_path)
     _assert_names(str(info.value), str(zipped), "shard 1", repr(family), "corrupt")
     assert not _shard_path(tmp_path, 1).exists()  # no raw file made from it
+
+
+@pytest.mark.parametrize("role", ["zip_data", "zip_meta"])
+def test_compressed_split_shard_corrupt(tmp_path: Path, role: str) -> None:
+    _split(tmp_path, JSONWriter, compression="zstd")
+    zipped = _shard_path(tmp_path, 1, role)
+    zipped.write_bytes(b"\xaa" * zipped.stat().st_size)
+    with pytest.raises(DecompressionError) as info:
+        _read_all(tmp_path)
+    _assert_names(str(info.value), str(zipped), "shard 1", "'zstd'", "corrupt")
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -118,11 +118,15 @@ def _write(root: Path, name: str) -> Path:
             for i in range(8):
                 out_.write(_mds_sample(i))
     elif name == "json":
-        with JSONWriter(columns={"a": "str", "n": "int", "x": "float"}, size_limit=90, **common) as w:
+        with JSONWriter(
+            columns={"a": "str", "n": "int", "x": "float"}, size_limit=90, **common
+        ) as w:
             for row in rows:
                 w.write(row)
     elif name == "csv":
-        with CSVWriter(columns={"a": "str", "n": "int", "x": "float"}, size_limit=50, **common) as w:
+        with CSVWriter(
+            columns={"a": "str", "n": "int", "x": "float"}, size_limit=50, **common
+        ) as w:
             for row in rows:
                 w.write(row)
     elif name == "xsv_zstd":
@@ -223,7 +227,9 @@ _json_values = st.recursive(
     | st.floats(allow_nan=True)
     | st.text(max_size=12)
     | st.sampled_from(["mds", "json", "csv", "xsv", "zstd", "../x", "shard.00000.mds", "\x00"]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _SHARD_KEYS = [

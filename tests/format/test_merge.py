@@ -52,7 +52,10 @@ def test_merge_split_format_renames_meta_files_too(tmp_path: Path) -> None:
 def test_merge_nested_parts_keep_their_relative_path(tmp_path: Path) -> None:
     write_parts(tmp_path / "a" / "b", parts=2)
     merge_index(str(tmp_path))
-    names = [s["raw_data"]["basename"] for s in json.loads((tmp_path / "index.json").read_text())["shards"]]
+    names = [
+        s["raw_data"]["basename"]
+        for s in json.loads((tmp_path / "index.json").read_text())["shards"]
+    ]
     assert names[0] == "a/b/part-00/shard.00000.mds"
     assert len(LocalDataset(str(tmp_path))) == 14
 

@@ -45,7 +45,9 @@ def test_we_accept_what_the_peer_accepts(
 
 
 @pytest.mark.parametrize("name", EXTRA_KEYS)
-def test_extra_keys_are_refused_not_dropped(name: str, ours_written: dict, peer_report: dict) -> None:
+def test_extra_keys_are_refused_not_dropped(
+    name: str, ours_written: dict, peer_report: dict
+) -> None:
     assert peer_report["write_errors"].get(name) is None  # the peer silently drops them
     error = ours_written[name]
     assert error is not None and "ColumnError" in error, error

@@ -77,8 +77,9 @@ class MDSShard(Shard):
         if offsets[0] < 4 * (n + 2) or offsets[-1] != size or np.any(np.diff(offsets) < 0):
             bad = _first_bad_offset(offsets, n, size)
             raise ShardFormatError(
-                f"Shard offsets are out of range at sample {bad} ({self.where(bad)}): the file "
-                f"is {size} bytes; it is truncated or corrupt"
+                f"Shard offsets are out of range at sample {bad} ({self.where(bad)}): expected "
+                f"offsets rising from at least {4 * (n + 2)} to the file's size, {size} bytes; "
+                "it is truncated or corrupt"
             )
         if n and np.any(np.diff(offsets) < self._header + self._fixed_total):
             bad = int(np.argmax(np.diff(offsets) < self._header + self._fixed_total))

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from streaming.format.errors import ColumnError, EncodingError, where
+from streaming.format import writer as _writer
+from streaming.format.errors import ColumnError, EncodingError, ShardTooLargeError, where
 from streaming.format.mds.encodings import get_coder, get_mds_encodings, is_mds_encoding
-from streaming.format.writer import MAX_SHARD_BYTES, Writer
+from streaming.format.writer import Writer
 
 
 class MDSWriter(Writer):
@@ -58,7 +59,7 @@ class MDSWriter(Writer):
             )
         self.column_names = sorted(columns)
         self.column_encodings = [columns[name] for name in self.column_names]
-        for name, encoding in zip(self.column_names, self.column_encodings):
+        for name, encoding in zip(self.column_names, self.column_encodings, strict=True):
             if not isinstance(encoding, str) or not is_mds_encoding(encoding):
                 raise EncodingError(
                     f"Unsupported encoding {encoding!r} for column {name!r}; MDS supports "
@@ -68,10 +69,12 @@ class MDSWriter(Writer):
         coders = [get_coder(enc) for enc in self.column_encodings]
         self.column_sizes = [coder.size for coder in coders]
         self._columns = [
-            (name, coder.encode, coder.size) for name, coder in zip(self.column_names, coders)
+            (name, coder.encode, coder.size)
+            for name, coder in zip(self.column_names, coders, strict=True)
         ]
         self._column_set = frozenset(self.column_names)
         self._num_variable = sum(1 for size in self.column_sizes if size is None)
+        self._fixed_size = sum(size for size in self.column_sizes if size is not None)
         self._pack_sizes = struct.Struct(f"<{self._num_variable}I").pack
         super().__init__(
             out=out, compression=compression, hashes=hashes, size_limit=size_limit, **kwargs
@@ -93,8 +96,12 @@ class MDSWriter(Writer):
 
     def encode_sample(self, sample: dict[str, Any]) -> bytes:
         """Encode one sample: variable-size column sizes, then every column's bytes."""
+        parts, _ = self.encode_parts(sample)
+        return b"".join(parts)
+
+    def encode_parts(self, sample: dict[str, Any]) -> tuple[list[bytes], int]:
         sizes = []
-        parts = []
+        parts = [b""]  # the sizes header goes first
         name = None
         try:
             for name, encode, size in self._columns:
@@ -103,7 +110,8 @@ class MDSWriter(Writer):
                     sizes.append(len(data))
                 elif len(data) != size:
                     raise EncodingError(
-                        f"it encodes to {len(data)} bytes, but the encoding is fixed at {size} bytes"
+                        f"it encodes to {len(data)} bytes, but the encoding is fixed at "
+                        f"{size} bytes"
                     )
                 parts.append(data)
             if len(sample) != len(self._columns):
@@ -119,11 +127,12 @@ class MDSWriter(Writer):
         ) as err:
             raise self._sample_error(sample, name, err) from err
         if self._num_variable:
-            return self._pack_sizes(*sizes) + b"".join(parts)
-        return b"".join(parts)
+            parts[0] = self._pack_sizes(*sizes)
+            return parts, 4 * self._num_variable + sum(sizes) + self._fixed_size
+        return parts[1:], self._fixed_size
 
     def _sample_error(self, sample: Any, column: str | None, err: BaseException) -> Exception:
-        shard = len(self.shards)
+        shard = self.shard_index
         loc = {
             "file": f"{self.local}/shard.{shard:05}.mds",
             "shard": shard,
@@ -151,15 +160,17 @@ class MDSWriter(Writer):
             f"{err} (got a value of type {type(value).__name__})"
         )
 
-    def shard_files(self, samples: list[bytes]) -> list[tuple[str, list[bytes]]]:
-        n = len(samples)
+    def shard_files(self, chunks: list[bytes], sizes: list[int]) -> list[tuple[str, list[bytes]]]:
+        n = len(sizes)
         head_len = 4 + 4 * (n + 1) + len(self._config_bytes)
         offsets = np.empty(n + 1, np.int64)
         offsets[0] = head_len
         if n:
-            np.cumsum(np.fromiter(map(len, samples), np.int64, n), out=offsets[1:])
+            np.cumsum(np.asarray(sizes, np.int64), out=offsets[1:])
             offsets[1:] += head_len
-        if offsets[-1] > MAX_SHARD_BYTES:  # guarded in write(); a last line of defence
-            raise ValueError(f"MDS shard of {offsets[-1]} bytes passes the 4 GiB offset limit")
+        if offsets[-1] > _writer.MAX_SHARD_BYTES:  # guarded in write(); a last line of defence
+            raise ShardTooLargeError(
+                f"MDS shard of {offsets[-1]} bytes passes the 4 GiB limit of its 32-bit offsets"
+            )
         header = np.uint32(n).tobytes() + offsets.astype("<u4").tobytes()
-        return [("data", [header, self._config_bytes, *samples])]
+        return [("data", [header, self._config_bytes, *chunks])]
