@@ -212,29 +212,29 @@ class XSVWriter(_SplitWriter):
         return [("data", [header, *chunks]), ("meta", [self._meta(sizes, len(header))])]
 
 
-class CSVWriter(XSVWriter):
+class _FixedSeparatorWriter(XSVWriter):
+    """An `XSVWriter` whose separator is implied by its format, so the index omits it."""
+
+    fixed_separator = ""
+
+    def __init__(self, *, columns: dict[str, str], out: str | tuple[str, str], **kwargs: Any):
+        super().__init__(columns=columns, separator=self.fixed_separator, out=out, **kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["separator"]
+        return config
+
+
+class CSVWriter(_FixedSeparatorWriter):
     """Write comma-separated shards (`XSVWriter` with ``separator=","``)."""
 
     format = "csv"
-
-    def __init__(self, *, columns: dict[str, str], out: str | tuple[str, str], **kwargs: Any):
-        super().__init__(columns=columns, separator=",", out=out, **kwargs)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        del config["separator"]
-        return config
+    fixed_separator = ","
 
 
-class TSVWriter(XSVWriter):
+class TSVWriter(_FixedSeparatorWriter):
     """Write tab-separated shards (`XSVWriter` with ``separator="\\t"``)."""
 
     format = "tsv"
-
-    def __init__(self, *, columns: dict[str, str], out: str | tuple[str, str], **kwargs: Any):
-        super().__init__(columns=columns, separator="\t", out=out, **kwargs)
-
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        del config["separator"]
-        return config
+    fixed_separator = "\t"

@@ -152,8 +152,6 @@ class Writer:
 
     def write(self, sample: dict[str, Any]) -> None:
         """Encode and buffer one sample; flush a shard first if this sample would overflow it."""
-        if self._pending and self._pending[0].done():
-            self._reap(block=False)
         parts, length = self.encode_parts(sample)
         size = length + self.extra_bytes_per_sample
         limit = self.size_limit
@@ -187,6 +185,7 @@ class Writer:
             # are either written by finish() or, at worst, written twice under the same name.
             self._chunks, self._sizes, self._shard_size = chunks, sizes, shard_size
             raise
+        self._reap(block=False)  # collect finished shards (and their errors) early
         while len(self._pending) > self.max_workers:
             self._reap(block=True)
 

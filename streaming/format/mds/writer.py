@@ -79,6 +79,7 @@ class MDSWriter(Writer):
         super().__init__(
             out=out, compression=compression, hashes=hashes, size_limit=size_limit, **kwargs
         )
+        self._fast_encode = _compile_encoder(self._columns)
         self._config_bytes = json.dumps(self.get_config(), sort_keys=True).encode("utf-8")
         self.extra_bytes_per_shard = 4 + 4 + len(self._config_bytes)
         self._new_shard()
@@ -100,6 +101,12 @@ class MDSWriter(Writer):
         return b"".join(parts)
 
     def encode_parts(self, sample: dict[str, Any]) -> tuple[list[bytes], int]:
+        try:
+            return self._fast_encode(sample)
+        except Exception:
+            return self._checked_encode(sample)  # raises the error that names the column
+
+    def _checked_encode(self, sample: dict[str, Any]) -> tuple[list[bytes], int]:
         sizes = []
         parts = [b""]  # the sizes header goes first
         name = None
@@ -174,3 +181,33 @@ class MDSWriter(Writer):
             )
         header = np.uint32(n).tobytes() + offsets.astype("<u4").tobytes()
         return [("data", [header, self._config_bytes, *chunks])]
+
+
+def _compile_encoder(columns: list[tuple[str, Any, int | None]]) -> Any:
+    """Build a straight-line encoder for these columns: no loop, no per-column branching.
+
+    Writing is bound by Python's per-sample work, so the common path is generated once per
+    writer (as `collections.namedtuple` does). It raises on anything unusual, and the caller
+    then re-encodes the sample on the checked path, whose errors name the column and sample.
+    """
+    env: dict[str, Any] = {"_pack": struct.Struct(f"<{sum(s is None for *_, s in columns)}I").pack}
+    lines = ["def encode(sample):", f"    if len(sample) != {len(columns)}: raise KeyError"]
+    variable, fixed_total = [], 0
+    for i, (name, encode, size) in enumerate(columns):
+        env[f"_e{i}"] = encode
+        lines.append(f"    d{i} = _e{i}(sample[{name!r}])")
+        if size is None:
+            lines.append(f"    n{i} = len(d{i})")
+            variable.append(i)
+        else:
+            lines.append(f"    if len(d{i}) != {size}: raise ValueError")
+            fixed_total += size
+    parts = ", ".join(f"d{i}" for i in range(len(columns)))
+    if variable:
+        counts = ", ".join(f"n{i}" for i in variable)
+        total = " + ".join([str(4 * len(variable) + fixed_total)] + [f"n{i}" for i in variable])
+        lines.append(f"    return [_pack({counts}), {parts}], {total}")
+    else:
+        lines.append(f"    return [{parts}], {fixed_total}")
+    exec("\n".join(lines), env)  # noqa: S102 - the source is built from column indices only
+    return env["encode"]
