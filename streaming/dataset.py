@@ -1,0 +1,442 @@
+"""`StreamingDataset`: mosaicml-streaming 0.13.0's dataset, sample for sample, without its
+shared memory.
+
+It mixes one or more `Stream`s, and each DataLoader worker of each rank yields, per epoch, its
+part of the order computed by `streaming.ordering.generate_work` (the peer's bit-identical
+partition, shuffle and mixing), so a run sees the same samples in the same order as with the
+peer, and a checkpoint of either resumes in the other.
+
+What differs from the peer, on purpose:
+
+* No shared memory, file locks or process group: nothing to leak, collide or clean (the peer's
+  issues #717, #767, #884, #893). Each worker computes the epoch's order itself (it is a pure
+  function of the settings) instead of receiving it through ``/dev/shm``.
+* The epoch counter and a loaded resumption state are plain values on the dataset object
+  (`streaming.state.EpochCursor`); each ``__iter__`` plays the next epoch. DataLoader workers
+  iterate copies, so the counter also lives in one slot per worker of an anonymous shared array
+  (no name, nothing to clean up), which workers inherit: epochs advance with persistent or
+  non-persistent workers, with `StreamingDataLoader` or a plain ``DataLoader``, and the main
+  process's ``state_dict`` sees the workers' epoch. A state loaded while persistent workers
+  are alive reaches them only through `StreamingDataLoader.load_state_dict` (which restarts
+  them); the peer's workers pick it up from shared memory.
+* Only local datasets for now: ``remote`` may be a local path or ``file://`` URL, copied into
+  ``local`` shard by shard on first use; object stores, download-ahead threads and
+  ``cache_limit`` eviction are not implemented (the limit is checked, not enforced).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from math import ceil
+from typing import Any
+
+import numpy as np
+from torch.utils.data import IterableDataset
+
+from streaming.format.sizes import bytes_to_int
+from streaming.ordering import (
+    BATCHING_METHODS,
+    SHUFFLE_ALGOS,
+    OrderingSettings,
+    StreamWeight,
+    generate_work,
+    weigh_streams,
+)
+from streaming.ordering.batching import default_num_canonical_nodes, default_shuffle_block_size
+from streaming.ordering.mixing import EmptyStreamError, parse_epoch_size
+from streaming.ordering.partition import PARTITION_ALGOS
+from streaming.state import EpochCursor, parse_state
+from streaming.stream import Stream
+from streaming.world import World
+
+__all__ = ["StreamingDataset"]
+
+logger = logging.getLogger(__name__)
+
+
+def _positive_int(name: str, value: Any, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer or None, got {value!r}")
+
+
+class StreamingDataset(IterableDataset):
+    """An iterable, resumable dataset over one or more streams, in mosaicml-streaming's order.
+
+    Give either `streams`, or `remote`/`local` for a single stream. The stream settings
+    (`split`, `download_retry`, `download_timeout`, `validate_hash`, `keep_zip`) are defaults
+    for streams that leave them None.
+
+    Args:
+        streams: Streams to mix (see `Stream`'s `proportion`, `repeat`, `choose`).
+        remote: Where the single stream's dataset lives (a local path or ``file://`` URL).
+        local: Its local directory.
+        split: Sub-directory of `remote` and `local`.
+        download_retry: Total attempts per file.
+        download_timeout: Seconds per download.
+        validate_hash: Hash algorithm to check shard files against, e.g. ``"xxh64"``.
+        keep_zip: Keep compressed shard files after decompressing them.
+        epoch_size: Samples per epoch over all streams (int or ``"100k"``); None: natural size.
+        predownload: Samples to prepare ahead per worker (accepted; no download-ahead yet).
+        cache_limit: Cache bytes (int or ``"10gb"``), checked as the peer does; not enforced.
+        sampling_method: ``'balanced'`` or ``'fixed'``.
+        sampling_granularity: Samples per pick for partial repeats.
+        partition_algo: ``'orig'`` or ``'relaxed'``.
+        num_canonical_nodes: Canonical nodes; None: the node count at the first start (64x
+            that for ``py1s``/``py2s``).
+        batch_size: Per-device batch size, as the DataLoader's. Required to iterate.
+        shuffle: Shuffle the samples.
+        shuffle_algo: ``naive``, ``py1br``, ``py1e``, ``py1s`` or ``py2s``.
+        shuffle_seed: Seed of all randomness (>= 0).
+        shuffle_block_size: Shuffle block; None: ``max(4_000_000 // num_canonical_nodes, 2**18)``.
+        batching_method: ``random``, ``stratified``, ``per_stream`` or ``device_per_stream``.
+        allow_unsafe_types: Read ``pkl`` columns (runs code; trusted data only).
+        replication: That many consecutive ranks get the same samples.
+    """
+
+    def __init__(
+        self,
+        *,
+        streams: Sequence[Stream] | None = None,
+        remote: str | None = None,
+        local: str | None = None,
+        split: str | None = None,
+        download_retry: int = 2,
+        download_timeout: float = 60,
+        validate_hash: str | None = None,
+        keep_zip: bool = False,
+        epoch_size: int | str | None = None,
+        predownload: int | None = None,
+        cache_limit: int | str | None = None,
+        sampling_method: str = "balanced",
+        sampling_granularity: int = 1,
+        partition_algo: str = "relaxed",
+        num_canonical_nodes: int | None = None,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        shuffle_algo: str = "py1e",
+        shuffle_seed: int = 9176,
+        shuffle_block_size: int | None = None,
+        batching_method: str = "random",
+        allow_unsafe_types: bool = False,
+        replication: int | None = None,
+    ) -> None:
+        if bool(streams) == (bool(remote) or bool(local)):
+            raise ValueError("You must provide either `streams` or `remote`/`local`, but not both.")
+        if sampling_method not in ("balanced", "fixed"):
+            raise ValueError(
+                f"Invalid sampling method: {sampling_method}. Must be one of `balanced` or `fixed`."
+            )
+        if (
+            isinstance(sampling_granularity, bool)
+            or not isinstance(sampling_granularity, int | np.integer)
+            or sampling_granularity <= 0
+        ):
+            raise ValueError(
+                "`sampling_granularity` must be a positive integer, but got: "
+                f"{sampling_granularity}."
+            )
+        if batching_method not in BATCHING_METHODS:
+            raise ValueError(
+                f"Invalid batching method: {batching_method}. Must be one of "
+                f"{', '.join(f'`{m}`' for m in BATCHING_METHODS)}."
+            )
+        if shuffle_seed < 0:
+            raise ValueError(
+                f"`shuffle_seed` must be a non-negative integer, but got: {shuffle_seed}."
+            )
+        if partition_algo not in PARTITION_ALGOS:
+            raise ValueError(
+                f"Invalid partition_algo: {partition_algo!r}. Must be one of "
+                f"{', '.join(sorted(PARTITION_ALGOS))}."
+            )
+        if shuffle and shuffle_algo not in SHUFFLE_ALGOS:
+            raise ValueError(
+                f"Invalid shuffle_algo: {shuffle_algo!r}. Must be one of "
+                f"{', '.join(SHUFFLE_ALGOS)}."
+            )
+        _positive_int("num_canonical_nodes", num_canonical_nodes)
+        _positive_int("batch_size", batch_size)
+        _positive_int("shuffle_block_size", shuffle_block_size)
+        _positive_int("replication", replication)
+        if predownload is not None and batch_size is not None and predownload < batch_size:
+            warnings.warn(
+                f"predownload < batch_size ({predownload} < {batch_size}). This may result in "
+                "slower batch time. Recommendation is to set predownload to at-least batch_size.",
+                stacklevel=2,
+            )
+        elif predownload is None:
+            predownload = 8 * batch_size if batch_size is not None else 64
+        epoch_size_value = parse_epoch_size(epoch_size)
+
+        self.predownload = predownload
+        self.cache_limit = cache_limit
+        self.sampling_method = sampling_method
+        self.sampling_granularity = int(sampling_granularity)
+        self.partition_algo = partition_algo
+        self.num_canonical_nodes = num_canonical_nodes
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.shuffle_algo = shuffle_algo
+        self.shuffle_seed = shuffle_seed
+        self.shuffle_block_size = shuffle_block_size
+        self.batching_method = batching_method
+        self.allow_unsafe_types = allow_unsafe_types
+        self.replication = replication
+        self.initial_physical_nodes: int | None = None
+        self.epoch_seed_change = shuffle and sampling_method == "balanced"
+
+        self._rank_world = World.detect()
+        self._parallel_rank_world = self._rank_world.replicate(replication)
+
+        default = {
+            "remote": remote,
+            "local": local,
+            "split": split,
+            "download_retry": download_retry,
+            "download_timeout": download_timeout,
+            "validate_hash": validate_hash,
+            "keep_zip": keep_zip,
+        }
+        if streams:
+            streams = list(streams)
+            for stream in streams:
+                stream.apply_default(default)
+        else:
+            streams = [Stream(**default)]  # type: ignore[arg-type]
+            streams[0].apply_default(default)
+        self.streams = streams
+        self.num_streams = len(streams)
+
+        self.shards = []
+        stream_per_shard: list[int] = []
+        self.shard_offset_per_stream = np.zeros(self.num_streams, np.int64)
+        self.shards_per_stream = np.zeros(self.num_streams, np.int64)
+        self.sample_offset_per_stream = np.zeros(self.num_streams, np.int64)
+        self.samples_per_stream = np.zeros(self.num_streams, np.int64)
+        num_samples = 0
+        for stream_id, stream in enumerate(streams):
+            stream_shards = stream.get_shards(allow_unsafe_types)
+            count = sum(shard.samples for shard in stream_shards)
+            if not count:
+                raise EmptyStreamError(
+                    f"Stream contains no samples: {os.path.join(stream.dirname, 'index.json')}."
+                )
+            stream_per_shard += [stream_id] * len(stream_shards)
+            self.shard_offset_per_stream[stream_id] = len(self.shards)
+            self.shards_per_stream[stream_id] = len(stream_shards)
+            self.sample_offset_per_stream[stream_id] = num_samples
+            self.samples_per_stream[stream_id] = count
+            self.shards += stream_shards
+            num_samples += count
+        self.num_samples = num_samples
+        self.stream_per_shard = np.array(stream_per_shard, np.int64)
+        self.num_shards = len(self.shards)
+        self.samples_per_shard = np.array([s.samples for s in self.shards], np.int64)
+        self.sample_offset_per_shard = self.samples_per_shard.cumsum() - self.samples_per_shard
+        self._shard_ends = self.samples_per_shard.cumsum()
+        self._check_cache_limit()
+
+        weights = weigh_streams(
+            self.samples_per_stream,
+            [StreamWeight(s._proportion, s._repeat, s._choose) for s in streams],
+            epoch_size_value,
+            shuffle_seed,
+        )
+        for stream, p, r, c in zip(
+            streams, weights.proportion, weights.repeat, weights.choose, strict=True
+        ):
+            stream.proportion, stream.repeat, stream.choose = float(p), float(r), int(c)
+        self._weights = weights
+        self.epoch_size = weights.epoch_size
+        self.length = ceil(self.epoch_size / self._parallel_rank_world.num_ranks)
+
+        self._cursor = EpochCursor()
+
+    # ---- sizes and random access -------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Unique samples over all streams."""
+        return self.num_samples
+
+    def __len__(self) -> int:
+        """Samples per device per epoch: ``ceil(epoch_size / ranks)``."""
+        return self.length
+
+    @property
+    def next_epoch(self) -> int:
+        """The epoch the next ``__iter__`` plays unless a loaded state says otherwise."""
+        return self._cursor.latest()
+
+    def _check_cache_limit(self) -> None:
+        if not self.cache_limit:
+            return
+        if isinstance(self.cache_limit, str):
+            self.cache_limit = bytes_to_int(self.cache_limit)
+        if any(stream.remote is not None for stream in self.streams):
+            warnings.warn(
+                f"cache_limit={self.cache_limit} is checked but not enforced yet: shards fetched "
+                "from a remote stay in `local` (eviction is not implemented)",
+                stacklevel=3,
+            )
+        min_usage = sum(stream.index_size() for stream in self.streams)
+        if self.cache_limit <= min_usage:
+            raise ValueError(
+                f"Minimum cache usage ({min_usage} bytes) is larger than the cache limit "
+                f"({self.cache_limit} bytes). Please raise `cache_limit`."
+            )
+        largest = max(
+            sum(
+                raw["bytes"] + (zipped["bytes"] if zipped else 0)
+                for raw, zipped in shard.file_pairs()
+            )
+            for shard in self.shards
+        )
+        if self.cache_limit < 4 * largest:
+            raise ValueError(
+                f"Cache limit ({self.cache_limit} bytes) is too low. Increase the `cache_limit` "
+                f"to at-least four times the largest shard size ({largest} bytes) which "
+                "includes raw (decompressed) and zip (compressed) file size."
+            )
+
+    def get_item(self, sample_id: int) -> dict[str, Any]:
+        """Sample `sample_id` (0 <= id < size), fetching its shard first if it is not local."""
+        if not 0 <= sample_id < self.num_samples:
+            raise IndexError(
+                f"Sample index {sample_id} is out of range for {self.num_samples} samples"
+            )
+        shard_id = int(np.searchsorted(self._shard_ends, sample_id, side="right"))
+        shard = self.shards[shard_id]
+        index = sample_id - int(self.sample_offset_per_shard[shard_id])
+        try:
+            return shard.get_item(index)
+        except FileNotFoundError:
+            self.streams[int(self.stream_per_shard[shard_id])].prepare_shard(shard)
+            return shard.get_item(index)
+
+    def __getitem__(self, at: Any) -> Any:
+        """A sample by index (negative counts from the end); a list of them for a slice, a list
+        or a 1-D int array."""
+        if isinstance(at, int | np.integer) and not isinstance(at, bool):
+            at = int(at)
+            if -self.num_samples <= at < 0:
+                at += self.num_samples
+            return self.get_item(at)
+        if isinstance(at, slice):
+            return [self.get_item(i) for i in range(*at.indices(self.num_samples))]
+        if isinstance(at, list | tuple | np.ndarray):
+            return [self[sub] for sub in at]
+        raise ValueError(f"Unsupported argument type passed to __getitem__: {type(at)}.")
+
+    # ---- ordering -----------------------------------------------------------------------------
+
+    def _resolve(self, world: World, presumed_epoch: int) -> tuple[int, int]:
+        """The peer's ``_resume``: (epoch, sample_in_epoch) for `presumed_epoch`, adopting a
+        pending loaded state and defaulting ``num_canonical_nodes`` / ``shuffle_block_size``."""
+        state = self._cursor.pending(presumed_epoch)
+        if state is not None:
+            if state.num_canonical_nodes is not None:
+                self.num_canonical_nodes = state.num_canonical_nodes
+            if state.shuffle_seed is not None:
+                self.shuffle_seed = state.shuffle_seed
+            self.initial_physical_nodes = state.initial_physical_nodes
+        if not self.num_canonical_nodes:
+            self.num_canonical_nodes = default_num_canonical_nodes(
+                self.shuffle_algo, world.num_nodes
+            )
+        if self.shuffle_block_size is None:  # sticky once set, as the peer's
+            self.shuffle_block_size = default_shuffle_block_size(self.num_canonical_nodes)
+        if state is None:
+            return presumed_epoch, 0
+        return state.epoch, state.sample_in_epoch
+
+    def _begin_epoch(self, world: World, worker: int = 0) -> tuple[int, int]:
+        """Claim the next epoch for DataLoader worker `worker` of this rank (the replicated
+        `world`): (epoch, sample_in_epoch), advancing the counter (the peer's
+        ``_resume_incr_epoch``)."""
+        epoch, sample_in_epoch = self._resolve(world, self._cursor.presumed(worker))
+        self._cursor.advance(worker, epoch)
+        return epoch, sample_in_epoch
+
+    def _settings(self) -> OrderingSettings:
+        return OrderingSettings.from_weights(
+            [
+                tuple(
+                    int(n)
+                    for n in self.samples_per_shard[
+                        self.shard_offset_per_stream[i] : self.shard_offset_per_stream[i]
+                        + self.shards_per_stream[i]
+                    ]
+                )
+                for i in range(self.num_streams)
+            ],
+            self._weights,
+            batch_size=self.batch_size,
+            num_canonical_nodes=self.num_canonical_nodes,
+            partition_algo=self.partition_algo,
+            shuffle=self.shuffle,
+            shuffle_algo=self.shuffle_algo,
+            shuffle_seed=self.shuffle_seed,
+            shuffle_block_size=self.shuffle_block_size,
+            sampling_method=self.sampling_method,
+            sampling_granularity=self.sampling_granularity,
+            initial_physical_nodes=self.initial_physical_nodes,
+        )
+
+    def epoch_sample_ids(self, epoch: int, sample_in_epoch: int = 0) -> np.ndarray:
+        """The sample IDs this rank/worker yields in `epoch` from `sample_in_epoch` on
+        (``num_canonical_nodes`` must be resolved: iterate or call ``state_dict`` first)."""
+        world = self._rank_world.detect_workers()
+        parallel = world.replicate(self.replication)
+        work = generate_work(
+            self.batching_method,
+            self._settings(),
+            world.topology,
+            epoch,
+            sample_in_epoch,
+            self.replication,
+        )
+        ids = work[parallel.node, parallel.rank_of_node, parallel.worker_of_rank].ravel()
+        return ids[ids != -1]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Yield this rank's (and DataLoader worker's) samples of the next epoch, in order."""
+        world = self._rank_world.detect_workers()
+        epoch, sample_in_epoch = self._begin_epoch(
+            world.replicate(self.replication), world.worker_of_rank
+        )
+        for sample_id in self.epoch_sample_ids(epoch, sample_in_epoch).tolist():
+            yield self.get_item(sample_id)
+
+    # ---- resumption ---------------------------------------------------------------------------
+
+    def state_dict(self, num_samples: int, from_beginning: bool) -> dict[str, Any]:
+        """The resumption state after `num_samples` samples of the current epoch (over all
+        ranks, counting unique samples under replication).
+
+        Args:
+            num_samples: Samples trained on so far this epoch.
+            from_beginning: True if `num_samples` counts from the epoch's start; False if from
+                where this run resumed (`StreamingDataLoader` counts so).
+        """
+        world = self._parallel_rank_world
+        epoch, offset = self._resolve(world, self._cursor.latest() - 1)
+        return {
+            "epoch": epoch,
+            "sample_in_epoch": num_samples if from_beginning else offset + num_samples,
+            "num_canonical_nodes": self.num_canonical_nodes,
+            "shuffle_seed": self.shuffle_seed,
+            "initial_physical_nodes": world.num_nodes
+            if self.initial_physical_nodes is None
+            else self.initial_physical_nodes,
+        }
+
+    def load_state_dict(self, obj: dict[str, Any]) -> None:
+        """Resume from `obj` (ours or mosaicml-streaming's ``state_dict``) at the next
+        ``__iter__``; ignored if its epoch is behind the epoch that iteration would play."""
+        self._cursor.resume = parse_state(obj)

@@ -1,0 +1,138 @@
+"""Resumption state: what `StreamingDataset.state_dict` saves, and which epoch the next
+``__iter__`` plays.
+
+The state is mosaicml-streaming 0.13.0's, key for key (``epoch``, ``sample_in_epoch``,
+``num_canonical_nodes``, ``shuffle_seed``, ``initial_physical_nodes``), so checkpoints move
+between the two. Where the peer parks a loaded state in shared memory for later, here it is a
+plain value held by the dataset object (`EpochCursor`), applied by the next ``__iter__``.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EpochCursor", "ResumeState", "parse_state"]
+
+STATE_KEYS = (
+    "epoch",
+    "sample_in_epoch",
+    "num_canonical_nodes",
+    "shuffle_seed",
+    "initial_physical_nodes",
+)
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """A loaded state; fields the checkpoint lacks (or holds as None) are None."""
+
+    epoch: int
+    sample_in_epoch: int
+    num_canonical_nodes: int | None = None
+    shuffle_seed: int | None = None
+    initial_physical_nodes: int | None = None
+
+
+def _int_or_none(obj: dict[str, Any], key: str, minimum: int) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"Resumption state {key}={value!r} is not an integer") from None
+    if value < minimum:
+        raise ValueError(f"Resumption state {key}={value} must be >= {minimum}")
+    return value
+
+
+def parse_state(obj: dict[str, Any]) -> ResumeState:
+    """Check a state dict (ours or the peer's) and return it as a `ResumeState`.
+
+    ``epoch`` may be -1 (a state saved before the first epoch began); ``sample_in_epoch`` None
+    means 0; the other keys may be None or missing.
+    """
+    if not isinstance(obj, dict):
+        raise TypeError(f"A dataset state must be a dict, got {type(obj).__name__}")
+    epoch = _int_or_none(obj, "epoch", -1)
+    if epoch is None:
+        raise ValueError(f"Resumption state has no `epoch`: {obj!r}")
+    return ResumeState(
+        epoch=epoch,
+        sample_in_epoch=_int_or_none(obj, "sample_in_epoch", 0) or 0,
+        num_canonical_nodes=_int_or_none(obj, "num_canonical_nodes", 1),
+        shuffle_seed=_int_or_none(obj, "shuffle_seed", 0),
+        initial_physical_nodes=_int_or_none(obj, "initial_physical_nodes", 1),
+    )
+
+
+MAX_WORKER_SLOTS = 256
+
+
+class EpochCursor:
+    """The dataset's position across epochs: the next epoch to play and a pending resume.
+
+    The next epoch counts ``__iter__`` calls, as the peer's shared ``next_epoch`` does. A loaded
+    state applies to the next ``__iter__`` if its epoch is not behind the next epoch (else it is
+    stale and ignored, as the peer).
+
+    DataLoader workers iterate copies of the dataset, so the count is also kept in one slot per
+    worker of an anonymous shared array (``multiprocessing.RawArray``: no name, nothing left
+    behind; it is inherited by forked workers and handed to spawned ones). Worker ``w`` only
+    writes slot ``w``, so workers never race; the main process reads the largest slot. That is
+    how a plain ``DataLoader`` with non-persistent workers advances epochs, and how the main
+    process's ``state_dict`` knows the epoch its workers are playing. Pickled other than into a
+    new process (e.g. ``copy.deepcopy``), the slots become a private copy.
+    """
+
+    def __init__(self) -> None:
+        self.next_epoch = 0
+        self.resume: ResumeState | None = None
+        self.slots: Any = _shared_slots()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if not _spawning():
+            state["slots"] = list(self.slots)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def presumed(self, worker: int) -> int:
+        """The epoch worker `worker` (0 without workers) would play next."""
+        slot = self.slots[worker] if worker < len(self.slots) else 0
+        return max(self.next_epoch, slot)
+
+    def advance(self, worker: int, epoch: int) -> None:
+        """Worker `worker` plays `epoch`: the next one is ``epoch + 1``."""
+        self.next_epoch = epoch + 1
+        if worker < len(self.slots):
+            self.slots[worker] = epoch + 1
+
+    def latest(self) -> int:
+        """The next epoch as the main process sees it: the furthest any worker got."""
+        return max(self.next_epoch, max(self.slots))
+
+    def pending(self, presumed_epoch: int) -> ResumeState | None:
+        """The loaded state if it applies to `presumed_epoch`, else None."""
+        if self.resume is not None and self.resume.epoch >= presumed_epoch:
+            return self.resume
+        return None
+
+
+def _shared_slots() -> Any:
+    try:
+        from multiprocessing.sharedctypes import RawArray
+
+        return RawArray("q", MAX_WORKER_SLOTS)
+    except OSError:  # no shared memory available: a private counter (persistent workers only)
+        return [0] * MAX_WORKER_SLOTS
+
+
+def _spawning() -> bool:
+    from multiprocessing.context import get_spawning_popen
+
+    return get_spawning_popen() is not None

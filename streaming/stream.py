@@ -1,0 +1,236 @@
+"""`Stream`: one dataset directory (a remote and its local cache) and its weight in the mix.
+
+The same constructor and checks as mosaicml-streaming 0.13.0's ``Stream``. Settings left None
+take the `StreamingDataset`'s values (`Stream.apply_default`). Shard files are fetched from the
+remote by `fetch_file`, which for now understands local paths and ``file://`` URLs only; the
+storage backends will replace that one function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from streaming.format.index import INDEX_BASENAME
+from streaming.format.reader import open_shards
+from streaming.format.shard import Shard
+
+__all__ = ["Stream", "fetch_file"]
+
+
+def _local_path_of(remote: str) -> str | None:
+    """The filesystem path a remote names, or None for an object-store URL."""
+    parsed = urlparse(remote)
+    if parsed.scheme == "file":
+        return parsed.path
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        return remote
+    return None
+
+
+def fetch_file(remote: str, local: str, attempts: int = 2, timeout: float = 60) -> None:
+    """Copy the file at `remote` to `local` (atomically: a temporary name, then rename).
+
+    Args:
+        remote: A local path or ``file://`` URL.
+        local: Destination path; its directory is created.
+        attempts: Total attempts (the peer's ``download_retry``), at least 1.
+        timeout: Unused for local copies; kept for the storage backends.
+
+    Raises:
+        ValueError: `attempts` < 1, or an object-store URL (not supported yet).
+        FileNotFoundError: The remote file does not exist.
+    """
+    if attempts < 1:
+        raise ValueError(f"download_retry must be at least 1 (it counts attempts), got {attempts}")
+    path = _local_path_of(remote)
+    if path is None:
+        raise ValueError(
+            f"Remote {remote!r}: only local paths and file:// URLs can be read in this version; "
+            "download the dataset and pass its directory as `local` (remote=None)"
+        )
+    os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+    for attempt in range(attempts):
+        tmp = f"{local}.tmp.{os.getpid()}"
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, local)
+            return
+        except FileNotFoundError:
+            raise FileNotFoundError(f"Remote file {remote!r} does not exist") from None
+        except OSError:
+            if attempt + 1 == attempts:
+                raise
+            time.sleep(2**attempt)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def _join(remote: str, *parts: str) -> str:
+    parts = tuple(p for p in parts if p)
+    if _local_path_of(remote) is not None and not remote.startswith("file://"):
+        return os.path.join(remote, *parts)
+    return "/".join([remote.rstrip("/"), *parts])
+
+
+class Stream:
+    """One dataset directory to read samples from, and how many of them an epoch draws.
+
+    Args:
+        remote: Where the dataset lives: a local path or ``file://`` URL for now. If None, the
+            data must already be in `local`.
+        local: Local cache directory. If None, ``tempfile.gettempdir()/<blake2s(remote)>/<split>``,
+            which must not exist yet (as the peer).
+        split: Sub-directory of `remote` and `local`.
+        proportion: Relative weight of this stream in the epoch (with `epoch_size`).
+        repeat: Absolute weight: draw ``int(repeat * samples)`` samples per epoch.
+        choose: Absolute weight: draw exactly this many samples per epoch.
+        download_retry: Total attempts per file (None: the dataset's).
+        download_timeout: Seconds per download (None: the dataset's).
+        validate_hash: Hash algorithm to check shard files against (None: the dataset's).
+        keep_zip: Keep compressed files after decompressing (None: the dataset's).
+
+    At most one of `proportion`, `repeat` and `choose` may be given.
+    """
+
+    def __init__(
+        self,
+        *,
+        remote: str | None = None,
+        local: str | None = None,
+        split: str | None = None,
+        proportion: float | None = None,
+        repeat: float | None = None,
+        choose: int | None = None,
+        download_retry: int | None = None,
+        download_timeout: float | None = None,
+        validate_hash: str | None = None,
+        keep_zip: bool | None = None,
+    ) -> None:
+        self.remote = os.fspath(remote) if remote is not None else None
+        self._local = os.fspath(local) if local is not None else None
+        self.split = split or ""
+        given = [
+            n
+            for n, v in (("proportion", proportion), ("repeat", repeat), ("choose", choose))
+            if v is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"Stream got {' and '.join(given)}: at most one of `proportion`, `repeat`, and "
+                "`choose` may be specified; the others are derived"
+            )
+        for name, value in (("proportion", proportion), ("repeat", repeat), ("choose", choose)):
+            if value is not None and value < 0:
+                raise ValueError(f"`{name}` must be non-negative, got {value!r}")
+        self._proportion, self._repeat, self._choose = proportion, repeat, choose
+        self.proportion = proportion
+        self.repeat = repeat
+        self.choose = choose
+        if download_retry is not None and download_retry < 0:
+            raise ValueError(f"`download_retry` must be non-negative, got {download_retry!r}")
+        if download_timeout is not None and download_timeout <= 0:
+            raise ValueError(f"`download_timeout` must be positive, got {download_timeout!r}")
+        self._download_retry = download_retry
+        self._download_timeout = download_timeout
+        self.download_retry = download_retry
+        self.download_timeout = download_timeout
+        self.validate_hash = validate_hash
+        self._keep_zip = keep_zip
+        self.keep_zip = keep_zip
+        if self._local is None:
+            if self.remote is None:
+                raise ValueError("Stream needs `remote` and/or `local`: neither was given")
+            self.local = self._temporary_directory()
+            if os.environ.get("LOCAL_RANK", "0") in ("", "0"):
+                if os.path.exists(self.local):
+                    raise FileExistsError(
+                        f"Could not create a temporary local directory {self.local} because it "
+                        "already exists. To reuse the cached dataset pass it as `local`; "
+                        "otherwise delete this directory and retry."
+                    )
+                os.makedirs(self.local)
+        else:
+            self.local = self._local
+        self.safe_keep_zip = bool(keep_zip) or self.remote in (None, self.local)
+
+    def _temporary_directory(self) -> str:
+        digest = hashlib.blake2s(str(self.remote).encode("utf-8"), digest_size=16).hexdigest()
+        return os.path.join(tempfile.gettempdir(), digest, self.split)
+
+    def apply_default(self, default: dict[str, Any]) -> None:
+        """Fill the settings left None from the dataset's (``split``, ``download_retry``,
+        ``download_timeout``, ``validate_hash``, ``keep_zip``)."""
+        if not (self.remote or self._local):
+            raise ValueError("`remote` and/or `local` path must be provided")
+        if not self.split:
+            self.split = default.get("split") or ""
+        if self._download_retry is None:
+            self.download_retry = default.get("download_retry", 2)
+        if self._download_timeout is None:
+            self.download_timeout = default.get("download_timeout", 60)
+        if self.validate_hash is None:
+            self.validate_hash = default.get("validate_hash") or None
+        if self._keep_zip is None:
+            self.keep_zip = bool(default.get("keep_zip", False))
+            self.safe_keep_zip = self.keep_zip or self.remote in (None, self.local)
+
+    @property
+    def dirname(self) -> str:
+        """The local directory holding this stream's ``index.json``."""
+        return os.path.join(self.local, self.split)
+
+    def _fetch(self, basename: str) -> None:
+        assert self.remote is not None
+        fetch_file(
+            _join(self.remote, self.split, basename),
+            os.path.join(self.dirname, basename),
+            attempts=2 if self.download_retry is None else self.download_retry,
+            timeout=60 if self.download_timeout is None else self.download_timeout,
+        )
+
+    def get_shards(self, allow_unsafe_types: bool = False) -> list[Shard]:
+        """Readers of this stream's shards; fetches ``index.json`` first if it is not local (an
+        existing local copy is used as is, as the peer)."""
+        index = os.path.join(self.dirname, INDEX_BASENAME)
+        if not os.path.isfile(index):
+            if self.remote is None:
+                raise FileNotFoundError(
+                    f"No {INDEX_BASENAME} in {self.dirname!r} and no `remote` to fetch it from"
+                )
+            self._fetch(INDEX_BASENAME)
+        return open_shards(self.dirname, self.validate_hash, allow_unsafe_types)
+
+    def index_size(self) -> int:
+        """Bytes of the local ``index.json``."""
+        return os.path.getsize(os.path.join(self.dirname, INDEX_BASENAME))
+
+    def prepare_shard(self, shard: Shard) -> None:
+        """Make `shard`'s files local: fetch the compressed file if it has one, else the raw
+        one; decompress, and drop the compressed file unless `keep_zip` (or local-only)."""
+        if self.remote is None or shard.is_present():
+            return
+        for raw, zipped in shard.file_pairs():
+            if os.path.isfile(os.path.join(self.dirname, raw["basename"])):
+                continue
+            self._fetch((zipped or raw)["basename"])
+        if not self.safe_keep_zip:
+            for role, zip_role in (("raw_data", "zip_data"), ("raw_meta", "zip_meta")):
+                zipped = shard.entry.get(zip_role)
+                if zipped and shard.entry.get(role):
+                    shard.buffer(role)  # decompresses beside the compressed file
+                    zip_path = os.path.join(self.dirname, zipped["basename"])
+                    raw_path = os.path.join(self.dirname, shard.entry[role]["basename"])
+                    if os.path.isfile(raw_path):
+                        with contextlib.suppress(FileNotFoundError):  # another worker did it
+                            os.remove(zip_path)
+
+    def __repr__(self) -> str:
+        return f"Stream(remote={self.remote!r}, local={self.local!r}, split={self.split!r})"

@@ -1,0 +1,119 @@
+"""Where this process sits in the run: node, rank and DataLoader worker.
+
+Read, as mosaicml-streaming 0.13.0 reads it, from the torch.distributed launcher's environment
+variables ``RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE`` (all default to a single process) and
+from ``torch.utils.data.get_worker_info()`` inside a DataLoader worker. Nothing is initialised:
+unlike the peer, no process group is created (the peer's ``init_process_group`` allocates on
+GPU 0 from every rank, issue #716).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from streaming.ordering import Topology
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"Environment variable {name}={value!r} is not an integer") from None
+
+
+@dataclass(frozen=True)
+class World:
+    """Nodes, ranks per node and workers per rank of the run, and this worker's place in it.
+
+    Attributes:
+        num_nodes: Nodes in the run.
+        ranks_per_node: Devices (processes) per node.
+        workers_per_rank: DataLoader workers per rank (1 without workers).
+        worker: This worker's global index: ``rank * workers_per_rank + worker_of_rank``.
+    """
+
+    num_nodes: int
+    ranks_per_node: int
+    workers_per_rank: int
+    worker: int
+
+    @classmethod
+    def detect(cls) -> World:
+        """The world of this rank, with this DataLoader worker if called inside one."""
+        rank = _env_int("RANK", 0)
+        world_size = _env_int("WORLD_SIZE", 1)
+        ranks_per_node = _env_int("LOCAL_WORLD_SIZE", 1)
+        if world_size < 1 or ranks_per_node < 1 or world_size % ranks_per_node:
+            raise ValueError(
+                f"WORLD_SIZE={world_size} must be a positive multiple of "
+                f"LOCAL_WORLD_SIZE={ranks_per_node}: every node must run the same number of ranks"
+            )
+        if not 0 <= rank < world_size:
+            raise ValueError(f"RANK={rank} is outside WORLD_SIZE={world_size}")
+        worker_of_rank, workers_per_rank = worker_info()
+        return cls(
+            world_size // ranks_per_node,
+            ranks_per_node,
+            workers_per_rank,
+            rank * workers_per_rank + worker_of_rank,
+        )
+
+    def detect_workers(self) -> World:
+        """This world with the DataLoader worker of the calling process."""
+        worker_of_rank, workers_per_rank = worker_info()
+        return World(
+            self.num_nodes,
+            self.ranks_per_node,
+            workers_per_rank,
+            self.rank * workers_per_rank + worker_of_rank,
+        )
+
+    @property
+    def num_ranks(self) -> int:
+        return self.num_nodes * self.ranks_per_node
+
+    @property
+    def rank(self) -> int:
+        return self.worker // self.workers_per_rank
+
+    @property
+    def node(self) -> int:
+        return self.rank // self.ranks_per_node
+
+    @property
+    def rank_of_node(self) -> int:
+        return self.rank % self.ranks_per_node
+
+    @property
+    def worker_of_rank(self) -> int:
+        return self.worker % self.workers_per_rank
+
+    @property
+    def topology(self) -> Topology:
+        return Topology(self.num_nodes, self.ranks_per_node, self.workers_per_rank)
+
+    def replicate(self, replication: int | None) -> World:
+        """The world as the samples see it when ``replication`` consecutive ranks share them
+        (the peer's ``World.replicate``)."""
+        if replication is None:
+            return self
+        topology = self.topology.replicate(replication)  # validates, with a clear message
+        rank = self.rank // replication
+        return World(
+            topology.num_nodes,
+            topology.ranks_per_node,
+            self.workers_per_rank,
+            rank * self.workers_per_rank + self.worker_of_rank,
+        )
+
+
+def worker_info() -> tuple[int, int]:
+    """(this DataLoader worker's id, workers per rank), or (0, 1) outside a worker."""
+    from torch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    return (info.id, info.num_workers) if info is not None else (0, 1)
