@@ -6,14 +6,13 @@ import os
 import threading
 from collections.abc import Sequence
 
-_IOV_MAX = 1024  # buffers per writev call (Linux's IOV_MAX)
+_BLOCK = 4 << 20  # join small chunks into writes of about this size
 
 
 def write_atomic(path: str, chunks: Sequence[bytes | memoryview]) -> None:
     """Write `chunks` back to back to a temporary name beside `path`, then rename it into place.
 
-    The chunks go to the kernel with `writev`, many per call and without joining them first:
-    no copy in user space, and the GIL is free while the kernel copies. If anything fails (or
+    If anything fails (or
     the process dies) before the rename, only the temporary file can be left behind, and no
     reader looks at that name.
     """
@@ -21,7 +20,7 @@ def write_atomic(path: str, chunks: Sequence[bytes | memoryview]) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            _writev_all(fd, chunks)
+            _write_all(fd, chunks)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -33,12 +32,32 @@ def write_atomic(path: str, chunks: Sequence[bytes | memoryview]) -> None:
         raise
 
 
-def _writev_all(fd: int, chunks: Sequence[bytes | memoryview]) -> None:
-    for start in range(0, len(chunks), _IOV_MAX):
-        batch = chunks[start : start + _IOV_MAX]
-        expected = sum(map(len, batch))
-        written = os.writev(fd, batch)
-        if written != expected:  # a short write: finish this batch the slow way
-            rest = memoryview(b"".join(batch))[written:]
-            while rest:
-                rest = rest[os.write(fd, rest) :]
+def _write_all(fd: int, chunks: Sequence[bytes | memoryview]) -> None:
+    # Small chunks are joined into blocks of a few MiB: large writes let the kernel keep the
+    # file in large page-cache folios, which makes later memory-mapped random reads about
+    # twice as fast as a file written in small pieces (measured: 2.8 vs 5.5 us per sample).
+    block: list[bytes | memoryview] = []
+    size = 0
+    for chunk in chunks:
+        if len(chunk) >= _BLOCK:
+            _flush(fd, block)
+            block, size = [], 0
+            _write_fully(fd, chunk)
+            continue
+        block.append(chunk)
+        size += len(chunk)
+        if size >= _BLOCK:
+            _flush(fd, block)
+            block, size = [], 0
+    _flush(fd, block)
+
+
+def _flush(fd: int, block: list[bytes | memoryview]) -> None:
+    if block:
+        _write_fully(fd, block[0] if len(block) == 1 else b"".join(block))
+
+
+def _write_fully(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
