@@ -16,4 +16,5 @@ def test_demo_converts_and_verifies_every_sample(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "read back 1797 samples" in proc.stdout
     assert "none lost, none repeated" in proc.stdout
+    assert "resumed epoch == uninterrupted epoch, sample for sample" in proc.stdout
     assert (out / "index.json").exists()
