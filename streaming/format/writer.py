@@ -26,7 +26,7 @@ from streaming.format.sizes import bytes_to_int
 from streaming.storage.upload import get_uploader
 
 MAX_SHARD_BYTES = 2**32 - 1  # MDS offsets are uint32; no shard byte may lie past this.
-_KWARGS = {"progress_bar", "max_workers", "retry", "exist_ok", "keep_local"}
+_KWARGS = {"progress_bar", "max_workers", "retry", "exist_ok"}
 
 
 class WriterError(RuntimeError):
@@ -89,7 +89,7 @@ class Writer:
                 f"Invalid size_limit {size_limit!r}: it must be between 1 byte and 4 GiB - 1 "
                 "(MDS offsets are 32-bit)"
             )
-        self.keep_local = keep_local or bool(kwargs.get("keep_local", False))
+        self.keep_local = keep_local
         self.compression = compression
         self.hashes = hashes
         self.size_limit = limit
