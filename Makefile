@@ -2,17 +2,21 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/*.txt | sha256sum | cut -c1-12)
 
 .PHONY: setup test test-fast demo bench lint clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard requirements/*.txt)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,demo,bench]' > $(VENV)/pip.log 2>&1 \
+	$(PY) -m pip install -q --disable-pip-version-check \
+		-e '.[dev,demo,bench,s3,gcs,oci,azure,servers,lightning,composer,recipes]' > $(VENV)/pip.log 2>&1 \
 		|| { grep -v '^WARNING: Location' $(VENV)/pip.log; exit 1; }
-	$(PY) -c "import streaming, pytest, hypothesis, sklearn, matplotlib"
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/composer.txt \
+		>> $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(PY) -c "import streaming, pytest, hypothesis, sklearn, matplotlib, boto3, oci, lightning"
+	$(PY) -c "import google.cloud.storage, azure.storage.blob, omegaconf, composer.trainer"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

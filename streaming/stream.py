@@ -2,8 +2,7 @@
 
 The same constructor and checks as mosaicml-streaming 0.13.0's ``Stream``. Settings left None
 take the `StreamingDataset`'s values (`Stream.apply_default`). Shard files are fetched from the
-remote by `fetch_file`, which for now understands local paths and ``file://`` URLs only; the
-storage backends will replace that one function.
+remote through `streaming.storage.download` (any supported scheme, with retries).
 """
 
 from __future__ import annotations
@@ -11,71 +10,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import tempfile
-import time
 from typing import Any
-from urllib.parse import urlparse
 
 from streaming.format.index import INDEX_BASENAME
 from streaming.format.reader import open_shards
 from streaming.format.shard import Shard
+from streaming.storage.download import download
+from streaming.storage.local import local_path_of
 
-__all__ = ["Stream", "fetch_file"]
-
-
-def _local_path_of(remote: str) -> str | None:
-    """The filesystem path a remote names, or None for an object-store URL."""
-    parsed = urlparse(remote)
-    if parsed.scheme == "file":
-        return parsed.path
-    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
-        return remote
-    return None
-
-
-def fetch_file(remote: str, local: str, attempts: int = 2, timeout: float = 60) -> None:
-    """Copy the file at `remote` to `local` (atomically: a temporary name, then rename).
-
-    Args:
-        remote: A local path or ``file://`` URL.
-        local: Destination path; its directory is created.
-        attempts: Total attempts (the peer's ``download_retry``), at least 1.
-        timeout: Unused for local copies; kept for the storage backends.
-
-    Raises:
-        ValueError: `attempts` < 1, or an object-store URL (not supported yet).
-        FileNotFoundError: The remote file does not exist.
-    """
-    if attempts < 1:
-        raise ValueError(f"download_retry must be at least 1 (it counts attempts), got {attempts}")
-    path = _local_path_of(remote)
-    if path is None:
-        raise ValueError(
-            f"Remote {remote!r}: only local paths and file:// URLs can be read in this version; "
-            "download the dataset and pass its directory as `local` (remote=None)"
-        )
-    os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
-    for attempt in range(attempts):
-        tmp = f"{local}.tmp.{os.getpid()}"
-        try:
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, local)
-            return
-        except FileNotFoundError:
-            raise FileNotFoundError(f"Remote file {remote!r} does not exist") from None
-        except OSError:
-            if attempt + 1 == attempts:
-                raise
-            time.sleep(2**attempt)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+__all__ = ["Stream"]
 
 
 def _join(remote: str, *parts: str) -> str:
     parts = tuple(p for p in parts if p)
-    if _local_path_of(remote) is not None and not remote.startswith("file://"):
+    if local_path_of(remote) is not None and not remote.startswith("file://"):
         return os.path.join(remote, *parts)
     return "/".join([remote.rstrip("/"), *parts])
 
@@ -189,7 +138,7 @@ class Stream:
 
     def _fetch(self, basename: str) -> None:
         assert self.remote is not None
-        fetch_file(
+        download(
             _join(self.remote, self.split, basename),
             os.path.join(self.dirname, basename),
             attempts=2 if self.download_retry is None else self.download_retry,

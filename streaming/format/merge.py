@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 
 from streaming.format.files import write_atomic
 from streaming.format.index import INDEX_BASENAME, parse_index
-from streaming.storage.upload import get_backend
+from streaming.storage.download import download
+from streaming.storage.registry import get_backend
 
 _FILE_KEYS = ("raw_data", "zip_data", "raw_meta", "zip_meta")
 
@@ -131,7 +132,7 @@ def _fetch(url: str | tuple[str, str], tmp: str, n: int) -> tuple[str, str]:
     dest = os.path.join(tmp, f"part-{n}", INDEX_BASENAME)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     try:
-        get_backend(url).download_file(url, dest)
+        download(url, dest)
     except FileNotFoundError:
         raise FileNotFoundError(f"merge_index: part index {url!r} does not exist") from None
     return dest, url

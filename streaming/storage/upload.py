@@ -6,8 +6,8 @@ A writer's `out` is one of:
   uploaded one by one; the temporary directory is removed at the end unless `keep_local`;
 - a ``(local, remote)`` pair: files are written to `local` and uploaded to `remote`.
 
-Uploads go through a backend chosen by the remote's URL scheme. ``file://`` (a plain copy) is
-built in; the object-store backends register themselves in `_BACKENDS` as they are added.
+Uploads go through the backend of the remote's URL scheme (`streaming.storage.registry`), with
+retries (`streaming.storage.download.upload`).
 """
 
 from __future__ import annotations
@@ -15,63 +15,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from urllib.parse import urlparse
 
-
-class Backend:
-    """Upload side of one storage scheme: put a local file at a remote URL, and list a prefix."""
-
-    def upload_file(self, local_path: str, remote_url: str) -> None:
-        raise NotImplementedError
-
-    def list_prefix(self, remote_url: str) -> list[str]:
-        raise NotImplementedError
-
-    def download_file(self, remote_url: str, local_path: str) -> None:
-        raise NotImplementedError
-
-
-class FileBackend(Backend):
-    """``file://`` URLs: a copy to another local directory, atomic by temporary name and rename."""
-
-    @staticmethod
-    def _path(url: str) -> str:
-        parsed = urlparse(url)
-        return parsed.path if parsed.scheme == "file" else url
-
-    def upload_file(self, local_path: str, remote_url: str) -> None:
-        dest = self._path(remote_url)
-        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-        tmp = f"{dest}.tmp-{os.getpid()}"
-        shutil.copyfile(local_path, tmp)
-        os.replace(tmp, dest)
-
-    def download_file(self, remote_url: str, local_path: str) -> None:
-        self.upload_file(self._path(remote_url), local_path)
-
-    def list_prefix(self, remote_url: str) -> list[str]:
-        root = self._path(remote_url)
-        if not os.path.isdir(root):
-            return []
-        return sorted(
-            os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
-        )
-
-
-_BACKENDS: dict[str, Callable[[], Backend]] = {"file": FileBackend}
-
-
-def get_backend(url: str) -> Backend:
-    """The backend for a remote URL's scheme, or a clear error naming the supported ones."""
-    scheme = urlparse(url).scheme
-    factory = _BACKENDS.get(scheme)
-    if factory is None:
-        raise ValueError(
-            f"Unsupported remote {url!r}: no storage backend for scheme {scheme + '://'!r}; "
-            f"supported: local paths, {', '.join(s + '://' for s in sorted(_BACKENDS))}"
-        )
-    return factory()
+from streaming.storage.download import upload
+from streaming.storage.registry import get_backend
 
 
 def _is_remote(path: str) -> bool:
@@ -134,7 +80,7 @@ class Uploader:
             return
         local_path = os.path.join(self.local, basename)
         remote_url = self.remote.rstrip("/") + "/" + basename
-        self._backend.upload_file(local_path, remote_url)
+        upload(local_path, remote_url)
         self._uploaded.append(local_path)
 
     def finish(self) -> None:

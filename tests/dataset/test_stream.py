@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from streaming.stream import Stream, fetch_file
+from streaming.storage import download as fetch_file
+from streaming.stream import Stream
 
 
 def test_defaults_fill_only_unset_settings(tmp_path: Path) -> None:
