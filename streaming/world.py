@@ -1,10 +1,13 @@
 """Where this process sits in the run: node, rank and DataLoader worker.
 
-Read, as mosaicml-streaming 0.13.0 reads it, from the torch.distributed launcher's environment
-variables ``RANK``, ``WORLD_SIZE``, ``LOCAL_WORLD_SIZE`` (all default to a single process) and
-from ``torch.utils.data.get_worker_info()`` inside a DataLoader worker. Nothing is initialised:
-unlike the peer, no process group is created (the peer's ``init_process_group`` allocates on
-GPU 0 from every rank, issue #716).
+Rank and world size come from ``torch.distributed`` when a process group is initialized (so
+launchers that set no environment variables work, such as Lightning's ``ddp_spawn``), else from
+the launcher's environment variables ``RANK`` and ``WORLD_SIZE`` (default: one process). Ranks
+per node come from ``LOCAL_WORLD_SIZE``; without it, under an initialized process group, all
+ranks are taken to share one node (what ``ddp_spawn`` and ``mp.spawn`` start). DataLoader
+workers come from ``torch.utils.data.get_worker_info()``. Nothing is initialised: unlike the
+peer, no process group is created (the peer's ``init_process_group`` allocates on GPU 0 from
+every rank, issue #716).
 """
 
 from __future__ import annotations
@@ -44,9 +47,7 @@ class World:
     @classmethod
     def detect(cls) -> World:
         """The world of this rank, with this DataLoader worker if called inside one."""
-        rank = _env_int("RANK", 0)
-        world_size = _env_int("WORLD_SIZE", 1)
-        ranks_per_node = _env_int("LOCAL_WORLD_SIZE", 1)
+        rank, world_size, ranks_per_node = _ranks()
         if world_size < 1 or ranks_per_node < 1 or world_size % ranks_per_node:
             raise ValueError(
                 f"WORLD_SIZE={world_size} must be a positive multiple of "
@@ -109,6 +110,16 @@ class World:
             self.workers_per_rank,
             rank * self.workers_per_rank + self.worker_of_rank,
         )
+
+
+def _ranks() -> tuple[int, int, int]:
+    """(rank, world size, ranks per node) of this process."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        world_size = dist.get_world_size()
+        return dist.get_rank(), world_size, _env_int("LOCAL_WORLD_SIZE", world_size)
+    return _env_int("RANK", 0), _env_int("WORLD_SIZE", 1), _env_int("LOCAL_WORLD_SIZE", 1)
 
 
 def worker_info() -> tuple[int, int]:
