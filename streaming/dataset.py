@@ -19,9 +19,9 @@ What differs from the peer, on purpose:
   process's ``state_dict`` sees the workers' epoch. A state loaded while persistent workers
   are alive reaches them only through `StreamingDataLoader.load_state_dict` (which restarts
   them); the peer's workers pick it up from shared memory.
-* Only local datasets for now: ``remote`` may be a local path or ``file://`` URL, copied into
-  ``local`` shard by shard on first use; object stores, download-ahead threads and
-  ``cache_limit`` eviction are not implemented (the limit is checked, not enforced).
+* The node cache (`streaming.cache`) coordinates processes with file locks only: each shard is
+  fetched once per node, a thread downloads ``predownload`` samples ahead of each reader, and
+  eviction under ``cache_limit`` is LRU and skips shards in use and local-only data.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from torch.utils.data import IterableDataset
 
+from streaming.cache import NodeCache, Prefetcher, UsePlan
 from streaming.format.sizes import bytes_to_int
 from streaming.ordering import (
     BATCHING_METHODS,
@@ -73,7 +74,8 @@ class StreamingDataset(IterableDataset):
 
     Args:
         streams: Streams to mix (see `Stream`'s `proportion`, `repeat`, `choose`).
-        remote: Where the single stream's dataset lives (a local path or ``file://`` URL).
+        remote: Where the single stream's dataset lives: a local path, ``file://``, ``s3://``,
+            ``gs://``, ``oci://`` or ``azure://`` URL.
         local: Its local directory.
         split: Sub-directory of `remote` and `local`.
         download_retry: Total attempts per file.
@@ -81,8 +83,9 @@ class StreamingDataset(IterableDataset):
         validate_hash: Hash algorithm to check shard files against, e.g. ``"xxh64"``.
         keep_zip: Keep compressed shard files after decompressing them.
         epoch_size: Samples per epoch over all streams (int or ``"100k"``); None: natural size.
-        predownload: Samples to prepare ahead per worker (accepted; no download-ahead yet).
-        cache_limit: Cache bytes (int or ``"10gb"``), checked as the peer does; not enforced.
+        predownload: Samples to fetch ahead of each reader (per worker); None: 8 batches.
+        cache_limit: Most bytes of cached shards (int or ``"10gb"``); least recently used idle
+            shards of remote streams are evicted to stay under it. None: no limit.
         sampling_method: ``'balanced'`` or ``'fixed'``.
         sampling_granularity: Samples per pick for partial repeats.
         partition_algo: ``'orig'`` or ``'relaxed'``.
@@ -240,6 +243,8 @@ class StreamingDataset(IterableDataset):
         self.sample_offset_per_shard = self.samples_per_shard.cumsum() - self.samples_per_shard
         self._shard_ends = self.samples_per_shard.cumsum()
         self._check_cache_limit()
+        self._cache = NodeCache(streams, self.shards, stream_per_shard, self.cache_limit or None)
+        self._any_remote = any(self._cache.is_remote(i) for i in range(self.num_shards))
 
         weights = weigh_streams(
             self.samples_per_stream,
@@ -278,12 +283,6 @@ class StreamingDataset(IterableDataset):
             return
         if isinstance(self.cache_limit, str):
             self.cache_limit = bytes_to_int(self.cache_limit)
-        if any(stream.remote is not None for stream in self.streams):
-            warnings.warn(
-                f"cache_limit={self.cache_limit} is checked but not enforced yet: shards fetched "
-                "from a remote stay in `local` (eviction is not implemented)",
-                stacklevel=3,
-            )
         min_usage = sum(stream.index_size() for stream in self.streams)
         if self.cache_limit <= min_usage:
             raise ValueError(
@@ -316,8 +315,11 @@ class StreamingDataset(IterableDataset):
         try:
             return shard.get_item(index)
         except FileNotFoundError:
-            self.streams[int(self.stream_per_shard[shard_id])].prepare_shard(shard)
-            return shard.get_item(index)
+            self._cache.acquire(shard_id)  # fetch it, safe from eviction until it is open
+            try:
+                return shard.get_item(index)
+            finally:
+                self._cache.release(shard_id)
 
     def __getitem__(self, at: Any) -> Any:
         """A sample by index (negative counts from the end); a list of them for a slice, a list
@@ -410,8 +412,41 @@ class StreamingDataset(IterableDataset):
         epoch, sample_in_epoch = self._begin_epoch(
             world.replicate(self.replication), world.worker_of_rank
         )
-        for sample_id in self.epoch_sample_ids(epoch, sample_in_epoch).tolist():
-            yield self.get_item(sample_id)
+        yield from self._read(self.epoch_sample_ids(epoch, sample_in_epoch))
+
+    def _read(self, sample_ids: np.ndarray) -> Iterator[dict[str, Any]]:
+        """Yield the samples `sample_ids` in order, fetching their shards ahead."""
+        shard_of = np.searchsorted(self._shard_ends, sample_ids, side="right")
+        index_in_shard = (sample_ids - self.sample_offset_per_shard[shard_of]).tolist()
+        shards = self.shards
+        if not self._any_remote:
+            for shard_id, index in zip(shard_of.tolist(), index_in_shard, strict=True):
+                yield shards[shard_id].get_item(index)
+            return
+        plan = UsePlan(shard_of)
+        prefetch = Prefetcher(self._cache, plan.first, self.predownload)
+        released: set[int] = set()
+        try:
+            for position, (shard_id, index, first, last) in enumerate(
+                zip(
+                    shard_of.tolist(),
+                    index_in_shard,
+                    plan.is_first.tolist(),
+                    plan.is_last.tolist(),
+                    strict=True,
+                )
+            ):
+                prefetch.position = position
+                if first:
+                    prefetch.wait(shard_id)
+                yield shards[shard_id].get_item(index)
+                if last:
+                    self._cache.release(shard_id)
+                    released.add(shard_id)
+        finally:
+            for shard_id in prefetch.stop():
+                if shard_id not in released:
+                    self._cache.release(shard_id)
 
     # ---- resumption ---------------------------------------------------------------------------
 

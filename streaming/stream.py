@@ -7,12 +7,13 @@ remote through `streaming.storage.download` (any supported scheme, with retries)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
 from typing import Any
 
+from streaming.cache.locks import exclusive, lock_path
+from streaming.format.files import write_atomic
 from streaming.format.index import INDEX_BASENAME
 from streaming.format.reader import open_shards
 from streaming.format.shard import Shard
@@ -35,8 +36,9 @@ class Stream:
     Args:
         remote: Where the dataset lives: a local path or ``file://`` URL for now. If None, the
             data must already be in `local`.
-        local: Local cache directory. If None, ``tempfile.gettempdir()/<blake2s(remote)>/<split>``,
-            which must not exist yet (as the peer).
+        local: Local cache directory. If None, ``tempfile.gettempdir()/<blake2s(remote)>/<split>``
+            (as the peer), which every job reading that remote shares safely (the peer refuses
+            it if it exists).
         split: Sub-directory of `remote` and `local`.
         proportion: Relative weight of this stream in the epoch (with `epoch_size`).
         repeat: Absolute weight: draw ``int(repeat * samples)`` samples per epoch.
@@ -97,15 +99,9 @@ class Stream:
         if self._local is None:
             if self.remote is None:
                 raise ValueError("Stream needs `remote` and/or `local`: neither was given")
+            # One directory per remote, shared safely by every job that reads that remote (the
+            # peer refuses a directory left by an earlier run: FileExistsError).
             self.local = self._temporary_directory()
-            if os.environ.get("LOCAL_RANK", "0") in ("", "0"):
-                if os.path.exists(self.local):
-                    raise FileExistsError(
-                        f"Could not create a temporary local directory {self.local} because it "
-                        "already exists. To reuse the cached dataset pass it as `local`; "
-                        "otherwise delete this directory and retry."
-                    )
-                os.makedirs(self.local)
         else:
             self.local = self._local
         self.safe_keep_zip = bool(keep_zip) or self.remote in (None, self.local)
@@ -145,41 +141,57 @@ class Stream:
             timeout=60 if self.download_timeout is None else self.download_timeout,
         )
 
+    def _claim_directory(self) -> None:
+        """Record which remote this cache directory mirrors; refuse a directory that already
+        mirrors another (two datasets writing one ``index.json`` would corrupt each other)."""
+        marker = os.path.join(self.dirname, ".streaming", "remote")
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        source = f"{self.remote}|{self.split}"
+        with exclusive(lock_path(self.dirname, "remote")):
+            if os.path.isfile(marker):
+                with open(marker, encoding="utf-8") as f:
+                    recorded = f.read()
+                if recorded != source:
+                    theirs = recorded.rsplit("|", 1)[0]
+                    raise ValueError(
+                        f"Local directory {self.dirname!r} already caches remote {theirs!r}, not "
+                        f"{self.remote!r}: give each remote its own `local` (or `split`), or "
+                        "delete the directory"
+                    )
+                return
+            write_atomic(marker, [source.encode("utf-8")])
+
     def get_shards(self, allow_unsafe_types: bool = False) -> list[Shard]:
         """Readers of this stream's shards; fetches ``index.json`` first if it is not local (an
-        existing local copy is used as is, as the peer)."""
+        existing local copy is used as is, as the peer). One process per node downloads it."""
         index = os.path.join(self.dirname, INDEX_BASENAME)
+        if self.remote is not None and self.remote != self.local:
+            self._claim_directory()
         if not os.path.isfile(index):
             if self.remote is None:
                 raise FileNotFoundError(
                     f"No {INDEX_BASENAME} in {self.dirname!r} and no `remote` to fetch it from"
                 )
-            self._fetch(INDEX_BASENAME)
+            with exclusive(lock_path(self.dirname, INDEX_BASENAME)):
+                if not os.path.isfile(index):
+                    self._fetch(INDEX_BASENAME)
         return open_shards(self.dirname, self.validate_hash, allow_unsafe_types)
 
     def index_size(self) -> int:
         """Bytes of the local ``index.json``."""
         return os.path.getsize(os.path.join(self.dirname, INDEX_BASENAME))
 
-    def prepare_shard(self, shard: Shard) -> None:
-        """Make `shard`'s files local: fetch the compressed file if it has one, else the raw
-        one; decompress, and drop the compressed file unless `keep_zip` (or local-only)."""
-        if self.remote is None or shard.is_present():
-            return
+    def fetch_shard_files(self, shard: Shard) -> None:
+        """Download the shard's missing files: the compressed one where there is one (and the
+        raw one is missing, or zips are kept), else the raw one. No checks: see `NodeCache`."""
         for raw, zipped in shard.file_pairs():
-            if os.path.isfile(os.path.join(self.dirname, raw["basename"])):
-                continue
-            self._fetch((zipped or raw)["basename"])
-        if not self.safe_keep_zip:
-            for role, zip_role in (("raw_data", "zip_data"), ("raw_meta", "zip_meta")):
-                zipped = shard.entry.get(zip_role)
-                if zipped and shard.entry.get(role):
-                    shard.buffer(role)  # decompresses beside the compressed file
-                    zip_path = os.path.join(self.dirname, zipped["basename"])
-                    raw_path = os.path.join(self.dirname, shard.entry[role]["basename"])
-                    if os.path.isfile(raw_path):
-                        with contextlib.suppress(FileNotFoundError):  # another worker did it
-                            os.remove(zip_path)
+            raw_there = os.path.isfile(os.path.join(self.dirname, raw["basename"]))
+            if zipped:
+                zip_there = os.path.isfile(os.path.join(self.dirname, zipped["basename"]))
+                if not zip_there and (not raw_there or self.keep_zip):
+                    self._fetch(zipped["basename"])
+            elif not raw_there:
+                self._fetch(raw["basename"])
 
     def __repr__(self) -> str:
         return f"Stream(remote={self.remote!r}, local={self.local!r}, split={self.split!r})"

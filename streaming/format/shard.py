@@ -83,6 +83,12 @@ class Shard:
                     self._buffers[role] = buf
         return buf
 
+    def close(self) -> None:
+        """Forget the opened files (they are unmapped once no sample refers to them), so that
+        a deleted shard's disk space is freed; the next read opens them again."""
+        with self._lock:
+            self._buffers = {}
+
     def _check(self, buf: Any, role: str) -> None:
         """Format-specific checks of a freshly opened file; subclasses extend this."""
 

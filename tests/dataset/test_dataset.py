@@ -105,11 +105,11 @@ def test_split_and_file_remote_copied_into_local(data: Path, tmp_path: Path) -> 
         ds = StreamingDataset(remote=remote, local=str(local), batch_size=4)
         assert not any(f.endswith(".mds") for f in os.listdir(local))  # fetched on first use
         assert ids(ds) == list(range(500, 560))
-        assert sorted(os.listdir(local))[:2] == ["index.json", "shard.00000.mds"]
+        assert sorted(os.listdir(local))[:3] == [".streaming", "index.json", "shard.00000.mds"]
         assert not any(f.endswith(".zstd") for f in os.listdir(local))  # keep_zip=False
 
 
-def test_remote_without_local_uses_a_fresh_temp_dir(
+def test_remote_without_local_uses_a_shared_temp_dir(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
@@ -119,8 +119,10 @@ def test_remote_without_local_uses_a_fresh_temp_dir(
     ds = StreamingDataset(remote=str(data / "a"), batch_size=4)
     assert ds.streams[0].local.startswith(str(tmp_path))
     assert ids(ds)[:3] == [0, 1, 2]
-    with pytest.raises(FileExistsError, match="already exists"):
-        StreamingDataset(remote=str(data / "a"), batch_size=4)
+    # A second dataset (or a later job) on the same remote reuses the cache: no FileExistsError.
+    again = StreamingDataset(remote=str(data / "a"), batch_size=4)
+    assert again.streams[0].local == ds.streams[0].local
+    assert ids(again) == ids(ds)
     with pytest.raises(ValueError, match="no storage backend for scheme"):
         StreamingDataset(remote="ftp://bucket/x", local=str(tmp_path / "s3"), batch_size=4)
 
