@@ -7,6 +7,7 @@ remote through `streaming.storage.download` (any supported scheme, with retries)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -28,6 +29,23 @@ def _join(remote: str, *parts: str) -> str:
     if local_path_of(remote) is not None and not remote.startswith("file://"):
         return os.path.join(remote, *parts)
     return "/".join([remote.rstrip("/"), *parts])
+
+
+def sweep_orphans(dirname: str) -> None:
+    """Delete the temporary files (``<name>.tmp-<pid>-<thread>``) that dead processes left in
+    `dirname`, such as a download cut short by SIGKILL. Those of live processes stay."""
+    for name in os.listdir(dirname):
+        _, sep, owner = name.rpartition(".tmp-")
+        pid = owner.split("-", 1)[0]
+        if not sep or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(dirname, name))
+        except PermissionError:
+            pass  # another user's live process
 
 
 class Stream:
@@ -167,6 +185,7 @@ class Stream:
         index = os.path.join(self.dirname, INDEX_BASENAME)
         if self.remote is not None and self.remote != self.local:
             self._claim_directory()
+            sweep_orphans(self.dirname)
         if not os.path.isfile(index):
             if self.remote is None:
                 raise FileNotFoundError(
