@@ -208,3 +208,12 @@ def test_dataloader_workers_read_remote_data(remote: Path, tmp_path: Path) -> No
     from_remote = read(remote=url(remote), local=str(tmp_path / "c"))
     assert from_remote == read(local=str(remote))  # the same order as the data read in place
     assert sorted(from_remote) == list(range(300))
+
+
+def test_resuming_fetches_only_the_shards_still_to_read(remote: Path, tmp_path: Path) -> None:
+    ds = StreamingDataset(remote=url(remote), local=str(tmp_path / "c"), batch_size=10)
+    ds.load_state_dict(
+        {"epoch": 0, "sample_in_epoch": 260, "num_canonical_nodes": 1, "shuffle_seed": 9176}
+    )
+    assert [s["id"] for s in ds] == list(range(260, 300))
+    assert fetch_log(str(remote)) == ["index.json", shard_names(remote)[5]]
