@@ -1,0 +1,138 @@
+"""Typed schemas of a training recipe, with the field names users know from llm-foundry.
+
+A recipe is YAML; OmegaConf checks it against these dataclasses, so a wrong type or a
+misspelled key is an error that names it (with a suggestion for a typo). Values under
+``variables`` are free-form and referenced as ``${variables.x}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+__all__ = [
+    "StreamConfig",
+    "DatasetConfig",
+    "LoaderConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "TrainerConfig",
+    "TrainConfig",
+]
+
+
+@dataclass
+class StreamConfig:
+    """One `streaming.Stream`: where its data is and its weight in the mix."""
+
+    remote: str | None = None
+    local: str | None = None
+    split: str | None = None
+    proportion: float | None = None
+    repeat: float | None = None
+    choose: int | None = None
+    download_retry: int | None = None
+    download_timeout: float | None = None
+    validate_hash: str | None = None
+    keep_zip: bool | None = None
+
+
+@dataclass
+class DatasetConfig:
+    """The dataset of a loader: which supported dataset (``name``, e.g. ``cifar10``), and the
+    `StreamingDataset` settings. ``reader`` holds extra arguments of that dataset's reader class
+    (e.g. ``max_seq_len`` for text)."""
+
+    name: str = MISSING
+    remote: str | None = None
+    local: str | None = None
+    split: str | None = None
+    streams: dict[str, StreamConfig] | None = None
+    shuffle: bool = False
+    shuffle_seed: int = 9176
+    shuffle_algo: str = "py1e"
+    shuffle_block_size: int | None = None
+    epoch_size: str | None = None
+    predownload: int | None = None
+    cache_limit: str | None = None
+    partition_algo: str = "relaxed"
+    num_canonical_nodes: int | None = None
+    sampling_method: str = "balanced"
+    sampling_granularity: int = 1
+    batching_method: str = "random"
+    replication: int | None = None
+    download_retry: int = 2
+    download_timeout: float = 60
+    validate_hash: str | None = None
+    keep_zip: bool = False
+    decode: str = "cpu"
+    reader: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoaderConfig:
+    """A DataLoader over a dataset."""
+
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    num_workers: int = 0
+    drop_last: bool = False
+    pin_memory: bool = False
+    prefetch_factor: int | None = None
+    persistent_workers: bool = False
+    timeout: float = 0
+
+
+@dataclass
+class ModelConfig:
+    """A reference model by name (see `streaming.recipes.models`) and its arguments."""
+
+    name: str = MISSING
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OptimizerConfig:
+    """``adamw`` or ``sgd``, with its learning rate and weight decay (and momentum for SGD)."""
+
+    name: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+
+
+@dataclass
+class TrainerConfig:
+    """Which trainer runs the recipe (``lightning`` or ``composer``) and on what."""
+
+    kind: str = "lightning"
+    accelerator: str = "cpu"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str | None = None
+    log_every: int = 10
+
+
+@dataclass
+class TrainConfig:
+    """A whole recipe."""
+
+    variables: dict[str, Any] = field(default_factory=dict)
+    run_name: str = "run"
+    seed: int = 17
+    train_loader: LoaderConfig = field(default_factory=LoaderConfig)
+    eval_loader: LoaderConfig | None = None
+    global_train_batch_size: int = MISSING
+    device_train_microbatch_size: int | None = None
+    max_duration: str = "1ep"
+    eval_interval: str | None = None
+    save_folder: str | None = None
+    save_interval: str = "1ep"
+    load_path: str | None = None
+    autoresume: bool = False
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    includes: list[str] = field(default_factory=list)
