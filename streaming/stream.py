@@ -52,8 +52,8 @@ class Stream:
     """One dataset directory to read samples from, and how many of them an epoch draws.
 
     Args:
-        remote: Where the dataset lives: a local path or ``file://`` URL for now. If None, the
-            data must already be in `local`.
+        remote: Where the dataset lives: a local path or a ``file://``, ``s3://``, ``gs://``,
+            ``oci://`` or ``azure://`` URL. If None, the data must already be in `local`.
         local: Local cache directory. If None, ``tempfile.gettempdir()/<blake2s(remote)>/<split>``
             (as the peer), which every job reading that remote shares safely (the peer refuses
             it if it exists).
