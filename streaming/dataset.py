@@ -415,13 +415,31 @@ class StreamingDataset(IterableDataset):
         yield from self._read(self.epoch_sample_ids(epoch, sample_in_epoch))
 
     def _read(self, sample_ids: np.ndarray) -> Iterator[dict[str, Any]]:
-        """Yield the samples `sample_ids` in order, fetching their shards ahead."""
+        """Yield the samples `sample_ids` in order, fetching their shards ahead.
+
+        A subclass that overrides ``get_item`` or ``__getitem__`` (the typed readers,
+        llm-foundry's datasets) gets each sample through it, as with the peer; otherwise the
+        shard decodes it directly."""
         shard_of = np.searchsorted(self._shard_ends, sample_ids, side="right")
         index_in_shard = (sample_ids - self.sample_offset_per_shard[shard_of]).tolist()
         shards = self.shards
+        cls = type(self)
+        if (
+            cls.get_item is not StreamingDataset.get_item
+            or cls.__getitem__ is not StreamingDataset.__getitem__
+        ):
+            index_in_shard = sample_ids.tolist()  # what `self[...]` takes
+
+            def read(shard_id: int, index: int) -> Any:
+                return self[index]
+        else:
+
+            def read(shard_id: int, index: int) -> Any:
+                return shards[shard_id].get_item(index)
+
         if not self._any_remote:
             for shard_id, index in zip(shard_of.tolist(), index_in_shard, strict=True):
-                yield shards[shard_id].get_item(index)
+                yield read(shard_id, index)
             return
         plan = UsePlan(shard_of)
         prefetch = Prefetcher(self._cache, plan.first, self.predownload)
@@ -439,7 +457,7 @@ class StreamingDataset(IterableDataset):
                 prefetch.position = position
                 if first:
                     prefetch.wait(shard_id)
-                yield shards[shard_id].get_item(index)
+                yield read(shard_id, index)
                 if last:
                     self._cache.release(shard_id)
                     released.add(shard_id)

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
+from urllib.parse import quote
 
 __all__ = ["LOCK_DIR", "lock_path", "exclusive", "SharedLock", "try_exclusive"]
 
@@ -25,10 +26,11 @@ LOCK_DIR = os.path.join(".streaming", "locks")
 
 
 def lock_path(dirname: str, name: str) -> str:
-    """The lock file `name` of the stream directory `dirname` (its folder is created)."""
+    """The lock file `name` of the stream directory `dirname` (its folder is created). Nested
+    shard names (``part-00000/shard.00000.mds``, as `merge_index` writes) are flattened."""
     folder = os.path.join(dirname, LOCK_DIR)
     os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, name)
+    return os.path.join(folder, quote(name, safe=""))
 
 
 def _open(path: str) -> int:
@@ -66,7 +68,8 @@ class SharedLock:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd: int | None = _open(path)
+        self._fd: int | None = None
+        self._fd = _open(path)
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def release(self) -> None:

@@ -1,1 +1,1 @@
-"""The `streaming` command line (recipes and training arrive with their issues)."""
+"""The `streaming` command line: `main.py` dispatches to one module per sub-command."""

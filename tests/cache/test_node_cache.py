@@ -217,3 +217,15 @@ def test_resuming_fetches_only_the_shards_still_to_read(remote: Path, tmp_path: 
     )
     assert [s["id"] for s in ds] == list(range(260, 300))
     assert fetch_log(str(remote)) == ["index.json", shard_names(remote)[5]]
+
+
+def test_a_merged_dataset_with_nested_shard_names(tmp_path: Path) -> None:
+    from streaming import merge_index
+
+    remote = tmp_path / "remote"
+    for part in range(2):
+        write_dataset(remote / f"part-{part:05d}", n=100)
+    merge_index(str(remote))
+    ds = StreamingDataset(remote=url(remote), local=str(tmp_path / "c"), batch_size=4)
+    assert [s["id"] for s in ds] == [*range(100), *range(100)]
+    assert (tmp_path / "c" / "part-00001" / "shard.00000.mds").is_file()

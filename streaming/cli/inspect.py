@@ -1,0 +1,160 @@
+"""``streaming inspect URL``: what a dataset holds, read from its index, and what looks wrong.
+
+Prints each dataset's shards, samples, columns and encodings, compression, hashes and bytes,
+then its problems: columns that differ between shards, unknown or unsafe encodings, empty
+shards, shards without hashes, and (for a local dataset) shard files that are missing or of the
+wrong size. For a remote URL only ``index.json`` is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter
+from typing import Any
+
+from streaming.cli.location import DatasetDir, find_datasets
+
+HELP = "print a dataset's shards, samples, columns, compression, bytes and problems"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    parser.add_argument("url", help="dataset directory or its parent: a path or a remote URL")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report; exit 0 even when problems are found (``verify`` is the check)."""
+    reports = [summarize(d) for d in find_datasets(args.url)]
+    if args.json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+    return 0
+
+
+def columns_of(shard: dict[str, Any]) -> list[tuple[str, str, int | None]]:
+    """(name, encoding, fixed size or None) of each column of a shard."""
+    if shard["format"] == "json":
+        return [(n, e, None) for n, e in shard["columns"].items()]
+    sizes = shard.get("column_sizes") or [None] * len(shard["column_names"])
+    return list(zip(shard["column_names"], shard["column_encodings"], sizes, strict=True))
+
+
+def summarize(dataset: DatasetDir) -> dict[str, Any]:
+    """The facts `format_report` prints, as a JSON-ready dict."""
+    from streaming.format.mds.encodings import is_mds_encoding
+
+    shards = dataset.index["shards"]
+    counts = [s["samples"] for s in shards]
+    raw = sum(_bytes(s, "raw_data") + _bytes(s, "raw_meta") for s in shards)
+    stored = sum(_stored(s) for s in shards)
+    problems = []
+    columns = columns_of(shards[0]) if shards else []
+    for i, shard in enumerate(shards):
+        name = shard["raw_data"]["basename"]
+        if columns_of(shard) != columns:
+            problems.append(f"shard {i} ({name}) has other columns than shard 0")
+        if not shard["samples"]:
+            problems.append(f"shard {i} ({name}) holds no samples")
+        if not shard.get("hashes"):
+            problems.append(f"shard {i} ({name}) records no hashes: verify can check sizes only")
+        if dataset.local is not None:
+            problems += _file_problems(dataset, i, shard)
+    for col, enc, _ in columns:
+        if shards and shards[0]["format"] == "mds" and not is_mds_encoding(enc):
+            problems.append(f"column {col!r} has an unknown encoding {enc!r}")
+        if enc == "pkl":
+            problems.append(f"column {col!r} is pkl: reading it runs code (allow_unsafe_types)")
+    basenames = Counter(s["raw_data"]["basename"] for s in shards)
+    problems += [f"{n!r} is named by {c} shards" for n, c in basenames.items() if c > 1]
+    return {
+        "url": dataset.url,
+        "index_bytes": dataset.index_bytes,
+        "shards": len(shards),
+        "formats": sorted({s["format"] for s in shards}),
+        "samples": sum(counts),
+        "samples_per_shard": [min(counts), max(counts)] if counts else [0, 0],
+        "columns": [{"name": n, "encoding": e, "size": z} for n, e, z in columns],
+        "compression": sorted({s.get("compression") or "none" for s in shards}),
+        "hashes": sorted({h for s in shards for h in s.get("hashes", [])}),
+        "size_limit": sorted({s.get("size_limit") for s in shards}, key=lambda v: v or 0),
+        "raw_bytes": raw,
+        "stored_bytes": stored,
+        "problems": problems,
+    }
+
+
+def _bytes(shard: dict[str, Any], key: str) -> int:
+    info = shard.get(key)
+    return info["bytes"] if info else 0
+
+
+def _stored(shard: dict[str, Any]) -> int:
+    data = shard.get("zip_data") or shard["raw_data"]
+    meta = shard.get("zip_meta") or shard.get("raw_meta")
+    return data["bytes"] + (meta["bytes"] if meta else 0)
+
+
+def _file_problems(dataset: DatasetDir, i: int, shard: dict[str, Any]) -> list[str]:
+    problems = []
+    for raw_key, zip_key in (("raw_data", "zip_data"), ("raw_meta", "zip_meta")):
+        present = []
+        for key in (raw_key, zip_key):
+            info = shard.get(key)
+            if not info:
+                continue
+            path = dataset.file_url(info["basename"])
+            if os.path.isfile(path):
+                present.append(key)
+                size = os.path.getsize(path)
+                if size != info["bytes"]:
+                    problems.append(
+                        f"shard {i}: {info['basename']} is {size:,} bytes, index.json records "
+                        f"{info['bytes']:,}"
+                    )
+        if shard.get(raw_key) and not present:
+            problems.append(f"shard {i}: {shard[raw_key]['basename']} is missing")
+    return problems
+
+
+def format_report(r: dict[str, Any]) -> str:
+    """The report of one dataset, for people."""
+    low, high = r["samples_per_shard"]
+    per_shard = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+    cols = ", ".join(
+        f"{c['name']}: {c['encoding']}" + (f" ({c['size']} B)" if c["size"] else "")
+        for c in r["columns"]
+    )
+    stored = _human(r["stored_bytes"])
+    if r["stored_bytes"] != r["raw_bytes"]:
+        stored += f" stored, {_human(r['raw_bytes'])} uncompressed"
+    limits = ", ".join(_human(v) if v else "none" for v in r["size_limit"])
+    lines = [
+        f"{r['url']}",
+        f"  shards       {r['shards']:,} ({', '.join(r['formats']) or '-'})",
+        f"  samples      {r['samples']:,} ({per_shard} per shard)",
+        f"  columns      {cols or '-'}",
+        f"  compression  {', '.join(r['compression']) or '-'}",
+        f"  hashes       {', '.join(r['hashes']) or 'none'}",
+        f"  bytes        {stored} (index.json {_human(r['index_bytes'])})",
+        f"  size limit   {limits or '-'}",
+    ]
+    if r["problems"]:
+        lines.append(f"  problems     {len(r['problems'])}:")
+        lines += [f"    - {p}" for p in r["problems"][:50]]
+        if len(r["problems"]) > 50:
+            lines.append(f"    ... and {len(r['problems']) - 50} more")
+    else:
+        lines.append("  problems     none found")
+    return "\n".join(lines)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
