@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "convert": "streaming.cli.convert",
     "inspect": "streaming.cli.inspect",
     "verify": "streaming.cli.verify",
+    "cache": "streaming.cli.cache",
 }
 
 
