@@ -30,7 +30,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not peer"
 
 demo: setup
-	$(PY) -m streaming.cli.demo
+	$(PY) -m streaming.cli.demo $(DEMO_ARGS)
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -1,1 +1,2 @@
-"""Adapters for PyTorch Lightning and MosaicML Composer (they import the core; the core never imports them)."""
+"""Adapters for PyTorch Lightning (`integrations.lightning`) and MosaicML Composer
+(`integrations.composer`). They import the core; the core never imports them."""

@@ -1,0 +1,76 @@
+"""`make demo --composer`: the digits CNN trained through `build_dataspec`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from composer import Trainer
+from composer.core import Callback, State
+from composer.loggers import Logger
+from composer.models import ComposerModel
+from torch import nn
+
+from integrations.composer import StreamingCursor, build_dataspec
+from integrations.demo import (
+    DATA,
+    EPOCHS,
+    SAVE_EVERY,
+    DigitsCNN,
+    StepLog,
+    kill_self_after,
+    to_tensors,
+)  # fmt: skip
+
+
+class Classifier(ComposerModel):
+    """The CNN, logging the sample indices of each step it trains."""
+
+    def __init__(self, log: Path) -> None:
+        super().__init__()
+        self.cnn = DigitsCNN()
+        self.steps = StepLog(log)
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        if self.training:
+            self.steps.write(batch["index"])
+        return self.cnn(batch["image"])
+
+    def loss(self, outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        return nn.functional.cross_entropy(outputs, batch["label"])
+
+
+class _KillAfter(Callback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def batch_checkpoint(self, state: State, logger: Logger) -> None:
+        kill_self_after(self.step, int(state.timestamp.batch))
+
+
+def train(data: str, work: Path, crash_at: int | None) -> tuple[str, dict, nn.Module]:
+    """Train, killed after step `crash_at`, or resumed from the last checkpoint if None:
+    (checkpoint name, its dataset state, the model)."""
+    torch.manual_seed(0)
+    folder = work / "checkpoints"
+    resume = None if crash_at is not None else str((folder / "latest-rank0.pt").resolve())
+    state = None if resume is None else torch.load(resume, weights_only=False)["state"]
+    callbacks: list[Callback] = [StreamingCursor()]
+    if crash_at is not None:
+        callbacks.append(_KillAfter(crash_at))
+    model = Classifier(work / ("steps-resumed.jsonl" if resume else "steps-crashed.jsonl"))
+    trainer = Trainer(
+        model=model, max_duration=f"{EPOCHS}ep", device="cpu", callbacks=callbacks,
+        train_dataloader=build_dataspec(
+            local=data, split="train", transform=to_tensors, num_workers=2, **DATA
+        ),
+        optimizers=torch.optim.Adam(model.parameters(), lr=1e-2), save_folder=str(folder),
+        save_interval=f"{SAVE_EVERY}ba", save_num_checkpoints_to_keep=1, load_path=resume,
+        progress_bar=True, log_to_console=False, loggers=[],
+    )  # fmt: skip
+    trainer.fit()
+    trainer.close()
+    if resume is None or state is None:
+        raise RuntimeError(f"the run should have been killed after step {crash_at}")
+    return Path(resume).name, state["dataset_state"]["train"], model.cnn
