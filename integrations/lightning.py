@@ -176,6 +176,14 @@ class StreamingDataModule(pl.LightningDataModule):
         val_streams: Validation streams, instead of `val_split`.
         val_batch_size: Validation batch size (default `batch_size`).
         log_metrics: Log data-stall metrics (see `StreamingCursor`).
+        device_transform: ``(batch, epoch) -> batch`` run on the device after each training
+            batch is transferred (``on_after_batch_transfer``), e.g.
+            `integrations.vision.image_device_transform` to decode images on the GPU.
+        val_device_transform: The same for validation batches.
+        dataset_class: The dataset to build: `StreamingDataset` or a typed reader such as
+            ``StreamingImageNet`` (its own options, e.g. ``decode="none"``, go in
+            `reader_options`, which validation data gets too).
+        reader_options: Options of `dataset_class` beyond `StreamingDataset`'s.
         **dataset_kwargs: `StreamingDataset` arguments for the training data: ``remote``,
             ``local``, ``split``, ``streams``, ``shuffle``, ``shuffle_seed``, ``epoch_size``, ...
     """
@@ -195,9 +203,17 @@ class StreamingDataModule(pl.LightningDataModule):
         val_streams: Sequence[Stream] | None = None,
         val_batch_size: int | None = None,
         log_metrics: bool = True,
+        device_transform: Callable[[Any, int], Any] | None = None,
+        val_device_transform: Callable[[Any, int], Any] | None = None,
+        dataset_class: type[StreamingDataset] = StreamingDataset,
+        reader_options: dict[str, Any] | None = None,
         **dataset_kwargs: Any,
     ) -> None:
         super().__init__()
+        self.dataset_class = dataset_class
+        self.reader_options = dict(reader_options or {})
+        self.device_transform = device_transform
+        self.val_device_transform = val_device_transform
         if val_split is not None and val_streams is not None:
             raise ValueError("Give `val_split` or `val_streams`, not both")
         if val_split is not None and dataset_kwargs.get("streams"):
@@ -236,13 +252,27 @@ class StreamingDataModule(pl.LightningDataModule):
             raise RuntimeError("StreamingDataModule.setup needs a Trainer: use trainer.fit(...)")
         with _trainer_world(trainer):
             if stage == "fit" and self.train_dataset is None:
-                ds = StreamingDataset(batch_size=self.batch_size, **self.dataset_kwargs)
+                ds = self.dataset_class(
+                    batch_size=self.batch_size, **self.dataset_kwargs, **self.reader_options
+                )
                 self.train_dataset = CursorDataset(ds, self.transform)
             if stage in ("fit", "validate") and self.val_dataset is None and self._has_val:
                 self.val_dataset = CursorDataset(self._val_dataset(), self.transform)
         if self.train_dataset is not None:
             self.cursor = _install(trainer, self.cursor)
             self.cursor.attach(self.train_dataset, trainer.world_size)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Run `device_transform` (training) or `val_device_transform` on the device batch,
+        with the epoch the data belongs to."""
+        trainer = self.trainer
+        training = trainer is not None and trainer.training
+        transform = self.device_transform if training else self.val_device_transform
+        if transform is None:
+            return batch
+        dataset = self.train_dataset if training else self.val_dataset
+        epoch = max(0, dataset.epoch) if dataset is not None else 0
+        return transform(batch, epoch)
 
     @property
     def _has_val(self) -> bool:
@@ -256,7 +286,9 @@ class StreamingDataModule(pl.LightningDataModule):
             kwargs["streams"] = self.val_streams
         else:
             kwargs["split"] = self.val_split
-        return StreamingDataset(batch_size=self.val_batch_size, **kwargs)
+        return self.dataset_class(
+            batch_size=self.val_batch_size, **kwargs, **self.reader_options
+        )
 
     def train_dataloader(self) -> DataLoader:
         """The training loader over this rank's part of the data."""
