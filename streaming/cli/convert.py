@@ -47,6 +47,10 @@ def _add_common(parser: argparse.ArgumentParser, cls: Any) -> None:
     add("--overwrite", action="store_true", help="convert everything again, not continue")
     add("--work-dir", default=None, help="local staging directory for a remote --out")
     add("--no-progress", action="store_true", help="hide the progress bar")
+    add("--engine", choices=["local", "spark"], default="local",
+        help="local: worker processes here; spark: one Spark task per part, on the executors "
+        "of the current Spark session (spark-submit) or a new one")  # fmt: skip
+    add("--spark-master", default=None, help="with --engine spark: master of a new session")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
         converter = cls(**cls.options_from_args(args))
     except ValueError as err:
         raise UsageError(str(err), f"see `streaming convert {args.dataset} --help`") from None
+    if args.engine == "spark":
+        from streaming.datasets.convert.spark_engine import convert_on_spark
+
+        print(f"Converting {args.dataset} on Spark to {args.out}")
+        convert_on_spark(
+            converter, args.raw, args.out, compression=settings["compression"],
+            hashes=settings["hashes"], size_limit=settings["size_limit"],
+            splits=settings["splits"], master=args.spark_master,
+        )  # fmt: skip
+        return 0
     try:
         report = convert(converter, args.raw, args.out, progress=not args.no_progress, **settings)
     except ConversionInterrupted as err:
