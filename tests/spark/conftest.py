@@ -29,7 +29,21 @@ def spark_session(app: str = "streaming-tests"):  # noqa: ANN201 - pyspark is im
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[object]:
-    session = spark_session()
+def spark_moto() -> Iterator[object]:
+    """A moto S3 server for the Spark tests; the Spark JVM (and so every executor) is started
+    with its endpoint and credentials in the environment."""
+    from tests.storage.s3.server import start_moto
+
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(spark_moto) -> Iterator[object]:  # noqa: ANN001
+    from tests.storage.s3.server import aws_environment
+
+    with aws_environment(spark_moto.endpoint):  # inherited by the JVM it launches
+        session = spark_session()
     yield session
     session.stop()

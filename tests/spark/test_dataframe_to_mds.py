@@ -181,3 +181,25 @@ def test_resumes_after_a_killed_job(spark, tmp_path: Path) -> None:
     assert summary.written == 4 - summary.skipped and summary.samples == 4000
     ids = sorted(int(s["id"]) for s in read_all(out))
     assert ids == list(range(4000))
+
+
+def test_remote_out_uploads_from_the_executors(spark, spark_moto, tmp_path: Path) -> None:
+    from tests.storage.s3.server import aws_environment, new_bucket
+
+    bucket = new_bucket(spark_moto.endpoint, "spark")
+    df = spark.range(0, 600, numPartitions=3).selectExpr("id", "concat('row ', id) AS text")
+    with aws_environment(spark_moto.endpoint):
+        summary = dataframe_to_mds(
+            df, f"s3://{bucket}/ds", compression="zstd", hashes=["xxh64"], size_limit=4096
+        )
+        assert (summary.written, summary.samples) == (3, 600)
+        ds = StreamingDataset(
+            remote=f"s3://{bucket}/ds", local=str(tmp_path / "cache"), batch_size=4
+        )
+        assert sorted((int(s["id"]), s["text"]) for s in ds) == [
+            (i, f"row {i}") for i in range(600)
+        ]
+        again = dataframe_to_mds(df, f"s3://{bucket}/ds", compression="zstd", hashes=["xxh64"],
+                                 size_limit=4096)  # fmt: skip
+        assert (again.skipped, again.samples) == (3, 600)  # checked remotely, not rewritten
+    assert not any(p.name.startswith("part-") for p in tmp_path.iterdir())  # nothing local left
