@@ -94,7 +94,10 @@ class Writer:
         self.hashes = hashes
         self.size_limit = limit
         self.uploader = get_uploader(
-            out, keep_local=keep_local, exist_ok=kwargs.get("exist_ok", False)
+            out,
+            keep_local=keep_local,
+            exist_ok=kwargs.get("exist_ok", False),
+            retry=int(kwargs.get("retry") or 2),
         )
         self.local = self.uploader.local
         self.remote = self.uploader.remote
@@ -198,8 +201,8 @@ class Writer:
                 self._pending.popleft()
                 self._abort()
                 raise WriterError(
-                    f"Writing a shard of {self.local!r} failed, so no index.json was written: "
-                    f"{type(err).__name__}: {err}"
+                    f"Writing a shard of {self.remote or self.local!r} failed, so no index.json "
+                    f"was written: {type(err).__name__}: {err}"
                 ) from err
             self._pending.popleft()
             self.shards.append(entry)
@@ -266,8 +269,12 @@ class Writer:
             self._reap(block=True)
         self._finished = True
         self._executor.shutdown(wait=True)
-        write_index(os.path.join(self.local, INDEX_BASENAME), self.shards)
-        self.uploader.upload(INDEX_BASENAME)
+        try:
+            write_index(os.path.join(self.local, INDEX_BASENAME), self.shards)
+            self.uploader.upload(INDEX_BASENAME)
+        except BaseException:
+            self.uploader.abort()  # no index was published: drop a temporary staging copy
+            raise
         if self._progress is not None:
             self._progress.close()
         self.uploader.finish()
@@ -281,6 +288,7 @@ class Writer:
         self._pending.clear()
         if self._progress is not None:
             self._progress.close()
+        self.uploader.abort()
 
     def __enter__(self) -> Writer:
         return self

@@ -104,11 +104,12 @@ def part_is_intact(out: str | tuple[str, str]) -> bool:
     return True
 
 
-_IMAGE_ENCODINGS = ("jpeg", "png", "webp", "pil")
+# ``jpeg`` and ``png`` columns store encoded bytes as they are; ``pil`` needs an image.
+_IMAGE_ENCODINGS = ("pil",)
 
 
 def _image(value: Any) -> Any:
-    """Encoded image bytes as a lazily opened PIL image (a JPEG stays its original bytes)."""
+    """Encoded image bytes as a PIL image, for the ``pil`` encoding."""
     if not isinstance(value, (bytes, bytearray)):
         return value
     from PIL import Image

@@ -32,11 +32,17 @@ class Uploader:
         keep_local: keep the local files after uploading (only matters when there is a remote).
         exist_ok: if the local directory already holds files, delete them first instead of
             raising `FileExistsError`.
+        retry: attempts per upload (transient failures are retried with backoff).
     """
 
     def __init__(
-        self, out: str | tuple[str, str], keep_local: bool = False, exist_ok: bool = False
+        self,
+        out: str | tuple[str, str],
+        keep_local: bool = False,
+        exist_ok: bool = False,
+        retry: int = 2,
     ) -> None:
+        self.retry = max(1, retry)
         self._temporary = False
         self._uploaded: list[str] = []
         if isinstance(out, (tuple, list)):
@@ -46,17 +52,15 @@ class Uploader:
                 )
             local, remote = out
         elif isinstance(out, str) and _is_remote(out):
-            local, remote = tempfile.mkdtemp(prefix="streaming-out-"), out
+            local, remote = "", out  # a temporary directory, made once the remote is checked
             self._temporary = True
         elif isinstance(out, (str, os.PathLike)):
             local, remote = os.fspath(out), None
         else:
             raise ValueError(f"out must be a path, a URL or a (local, remote) pair, got {out!r}")
-        self.local: str = os.fspath(local)
         self.remote: str | None = remote
         self.keep_local = keep_local
         self._backend = get_backend(remote) if remote else None
-        self._prepare_local(exist_ok)
         if self._backend is not None and remote is not None and not exist_ok:
             existing = self._backend.list_prefix(remote)
             if existing:
@@ -64,6 +68,10 @@ class Uploader:
                     f"Remote {remote!r} is not empty ({len(existing)} objects, e.g. "
                     f"{existing[0]!r}); pass exist_ok=True or choose an empty location"
                 )
+        if self._temporary:
+            local = tempfile.mkdtemp(prefix="streaming-out-")
+        self.local: str = os.fspath(local)
+        self._prepare_local(exist_ok)
 
     def _prepare_local(self, exist_ok: bool) -> None:
         if os.path.isdir(self.local) and os.listdir(self.local):
@@ -80,7 +88,7 @@ class Uploader:
             return
         local_path = os.path.join(self.local, basename)
         remote_url = self.remote.rstrip("/") + "/" + basename
-        upload(local_path, remote_url)
+        upload(local_path, remote_url, attempts=self.retry)
         self._uploaded.append(local_path)
 
     def finish(self) -> None:
@@ -97,8 +105,14 @@ class Uploader:
                 pass
 
 
+    def abort(self) -> None:
+        """After a failure: remove a temporary staging directory unless `keep_local`."""
+        if self._temporary and not self.keep_local:
+            shutil.rmtree(self.local, ignore_errors=True)
+
+
 def get_uploader(
-    out: str | tuple[str, str], keep_local: bool = False, exist_ok: bool = False
+    out: str | tuple[str, str], keep_local: bool = False, exist_ok: bool = False, retry: int = 2
 ) -> Uploader:
     """Create the `Uploader` for a writer's `out`."""
-    return Uploader(out, keep_local=keep_local, exist_ok=exist_ok)
+    return Uploader(out, keep_local=keep_local, exist_ok=exist_ok, retry=retry)

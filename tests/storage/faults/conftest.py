@@ -1,0 +1,65 @@
+"""Fault tests: a moto server for this package, the AWS variables for each test, a fresh bucket,
+and fault proxies in front of moto (the code under test reaches moto only through them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.storage._fault_proxy import FaultProxy
+from tests.storage.s3.server import (
+    AWS_ENV,
+    AWS_UNSET,
+    MotoServer,
+    new_bucket,
+    s3_client,
+    start_moto,
+)
+
+
+@pytest.fixture(scope="package")
+def moto() -> Iterator[MotoServer]:
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def moto_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    for name in AWS_UNSET:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
+        monkeypatch.setenv(name, value)
+    return moto.endpoint
+
+
+@pytest.fixture
+def bucket(moto: MotoServer) -> str:
+    return new_bucket(moto.endpoint)
+
+
+@pytest.fixture
+def s3(moto: MotoServer) -> Any:
+    return s3_client(moto.endpoint)
+
+
+@pytest.fixture
+def faulty(
+    moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., FaultProxy]]:
+    """``faulty(**FaultProxy options)``: start a proxy in front of moto and send this test's S3
+    requests (``S3_ENDPOINT_URL``, inherited by subprocesses) through it."""
+    proxies: list[FaultProxy] = []
+
+    def make(**options: Any) -> FaultProxy:
+        proxy = FaultProxy(moto.endpoint, **options).start()
+        proxies.append(proxy)
+        monkeypatch.setenv("S3_ENDPOINT_URL", proxy.url)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
+
