@@ -3,8 +3,10 @@
 The reader (one DataLoader worker, or the main process) knows its whole epoch: the shard of each
 sample it will read. The prefetcher walks the shards in the order the reader first needs them and
 acquires each (`NodeCache.acquire`: mark in use, fetch if missing) once the reader is within
-`window` samples of it (the peer's ``predownload``). The reader waits only when it outruns the
-thread. Acquired shards are released by the reader after their last sample.
+`window` samples of it (the peer's ``predownload``), and in any case as soon as the reader
+starts the shard before it: one whole shard is always on its way, so downloads overlap reading
+even when a shard holds far more samples than the window. The reader waits only when it outruns
+the thread. Acquired shards are released by the reader after their last sample.
 """
 
 from __future__ import annotations
@@ -68,10 +70,12 @@ class Prefetcher:
 
     def _run(self) -> None:
         try:
+            previous = -1  # where the reader starts the shard acquired last
             for position, shard in self._plan:
-                while position >= self.position + self._window:
+                while position >= self.position + self._window and previous > self.position:
                     if self._stopping.wait(0.002):
                         return
+                previous = position
                 if self._stopping.is_set():
                     return
                 self.cache.acquire(shard)

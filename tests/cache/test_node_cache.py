@@ -56,23 +56,31 @@ def test_each_shard_fetched_once_with_ranks_and_workers(remote: Path, tmp_path: 
     assert sorted(fetch_log(str(remote))) == sorted(["index.json", *shard_names(remote)])
 
 
-def test_predownload_fetches_within_its_window(remote: Path, tmp_path: Path) -> None:
+def test_predownload_fetches_within_its_window_and_one_shard_ahead(
+    remote: Path, tmp_path: Path
+) -> None:
+    def settle(expected: list[str]) -> None:
+        deadline = time.monotonic() + 10
+        while fetch_log(str(remote)) != expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # and nothing more
+        assert fetch_log(str(remote)) == expected
+
     ds = StreamingDataset(
-        remote=url(remote), local=str(tmp_path / "c"), batch_size=1, predownload=50
+        remote=url(remote), local=str(tmp_path / "c"), batch_size=1, predownload=10
     )
     names = shard_names(remote)
-    assert ds.samples_per_shard[0] == 50  # the window below relies on it
+    assert ds.samples_per_shard[0] == 50  # the positions below rely on it
     it = iter(ds)
     assert next(it)["id"] == 0
-    time.sleep(0.3)
-    assert fetch_log(str(remote)) == ["index.json", names[0]]  # shard 1 starts at 50: not yet
-    assert next(it)["id"] == 1  # the window now reaches position 50
-    deadline = time.monotonic() + 10
-    while fetch_log(str(remote))[-1:] != [names[1]] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)
-    assert fetch_log(str(remote)) == ["index.json", names[0], names[1]]
-    assert [s["id"] for s in it] == list(range(2, 300))
+    # The reader started shard 0: shard 1 is on its way (its first sample, 50, is beyond the
+    # 10-sample window, but one whole shard is always fetched ahead); shard 2 is not.
+    settle(["index.json", names[0], names[1]])
+    assert [next(it)["id"] for _ in range(49)] == list(range(1, 50))
+    settle(["index.json", names[0], names[1]])
+    assert next(it)["id"] == 50  # the reader starts shard 1: shard 2 goes
+    settle(["index.json", *names[:3]])
+    assert [s["id"] for s in it] == list(range(51, 300))
 
 
 def test_eviction_keeps_usage_under_the_limit_without_thrashing(
