@@ -119,6 +119,12 @@ class _Watchdog:
         self._timer.cancel()
 
 
+_CLIENT_ENV = (
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION",
+)  # fmt: skip
+
+
 class S3Backend(Backend):
     """``s3://`` URLs through boto3 (see the module docstring for the settings it reads)."""
 
@@ -131,7 +137,7 @@ class S3Backend(Backend):
     def __init__(self) -> None:
         self._client_lock = threading.Lock()
         self._clients: dict[tuple[Any, ...], Any] = {}
-        self._client_unsigned = False
+        self._client_unsigned: set[tuple[Any, ...]] = set()  # settings with no credentials
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -143,19 +149,25 @@ class S3Backend(Backend):
         """A client for the current settings (endpoint, credentials), this timeout and this
         many attempts per request (1: botocore does not retry)."""
         endpoint = os.environ.get("S3_ENDPOINT_URL") or None
-        key = (endpoint, float(timeout), attempts, self._client_unsigned)
+        # What boto3 reads from the environment by itself is part of the key too, so a change
+        # of endpoint, profile or keys in this process gets a new client.
+        seen = tuple(os.environ.get(name) for name in _CLIENT_ENV)
+        forced = seen in self._client_unsigned
+        key = (endpoint, seen, float(timeout), attempts, forced)
         client = self._clients.get(key)
         if client is None:
             with self._client_lock:
                 client = self._clients.get(key)
                 if client is None:
-                    client = self._make_client(endpoint, timeout, attempts)
+                    client = self._make_client(endpoint, timeout, attempts, forced)
                     self._clients[key] = client
         return client
 
-    def _make_client(self, endpoint: str | None, timeout: float, attempts: int) -> Any:
+    def _make_client(
+        self, endpoint: str | None, timeout: float, attempts: int, forced: bool = False
+    ) -> Any:
         session = boto3.session.Session()  # one per client: sessions are not thread-safe
-        unsigned = self._client_unsigned or session.get_credentials() is None
+        unsigned = forced or session.get_credentials() is None
         config = Config(
             connect_timeout=min(float(timeout), 10.0),
             read_timeout=float(timeout),
@@ -175,7 +187,8 @@ class S3Backend(Backend):
             try:
                 return op(self._client(timeout, attempts))
             except NoCredentialsError:
-                self._client_unsigned = True  # a public bucket: the peer falls back the same way
+                # A public bucket: the peer falls back the same way.
+                self._client_unsigned.add(tuple(os.environ.get(n) for n in _CLIENT_ENV))
                 return op(self._client(timeout, attempts))
         except (ClientError, BotoCoreError, OSError) as e:
             raise _translate(e, url, what) from e

@@ -33,8 +33,12 @@ def copy(dataset: Path, tmp_path: Path) -> Path:
     return tmp_path / "ds"
 
 
-def test_commands_are_a_registry() -> None:
-    assert list(COMMANDS) == ["convert", "inspect", "verify"]
+def test_commands_are_a_registry(capsys) -> None:
+    assert {"convert", "inspect", "verify", "cache"} <= set(COMMANDS)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)  # every registered module is a sub-command
 
 
 def test_convert_prints_a_summary(tmp_path, capsys) -> None:
