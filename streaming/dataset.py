@@ -57,6 +57,9 @@ __all__ = ["StreamingDataset"]
 
 logger = logging.getLogger(__name__)
 
+#: Samples turned into Python lists at a time while iterating (not the whole epoch up front).
+_CHUNK = 1 << 16
+
 
 def _positive_int(name: str, value: Any, allow_none: bool = True) -> None:
     if value is None and allow_none:
@@ -421,14 +424,14 @@ class StreamingDataset(IterableDataset):
         llm-foundry's datasets) gets each sample through it, as with the peer; otherwise the
         shard decodes it directly."""
         shard_of = np.searchsorted(self._shard_ends, sample_ids, side="right")
-        index_in_shard = (sample_ids - self.sample_offset_per_shard[shard_of]).tolist()
+        index_in_shard = sample_ids - self.sample_offset_per_shard[shard_of]
         shards = self.shards
         cls = type(self)
         if (
             cls.get_item is not StreamingDataset.get_item
             or cls.__getitem__ is not StreamingDataset.__getitem__
         ):
-            index_in_shard = sample_ids.tolist()  # what `self[...]` takes
+            index_in_shard = sample_ids  # what `self[...]` takes
 
             def read(shard_id: int, index: int) -> Any:
                 return self[index]
@@ -438,29 +441,34 @@ class StreamingDataset(IterableDataset):
                 return shards[shard_id].get_item(index)
 
         if not self._any_remote:
-            for shard_id, index in zip(shard_of.tolist(), index_in_shard, strict=True):
-                yield read(shard_id, index)
+            for lo in range(0, len(sample_ids), _CHUNK):  # lists a chunk at a time: a fast start
+                hi = lo + _CHUNK
+                for shard_id, index in zip(
+                    shard_of[lo:hi].tolist(), index_in_shard[lo:hi].tolist(), strict=True
+                ):
+                    yield read(shard_id, index)
             return
         plan = UsePlan(shard_of)
         prefetch = Prefetcher(self._cache, plan.first, self.predownload)
         released: set[int] = set()
         try:
-            for position, (shard_id, index, first, last) in enumerate(
-                zip(
-                    shard_of.tolist(),
-                    index_in_shard,
-                    plan.is_first.tolist(),
-                    plan.is_last.tolist(),
+            for lo in range(0, len(sample_ids), _CHUNK):
+                hi = lo + _CHUNK
+                chunk = zip(
+                    shard_of[lo:hi].tolist(),
+                    index_in_shard[lo:hi].tolist(),
+                    plan.is_first[lo:hi].tolist(),
+                    plan.is_last[lo:hi].tolist(),
                     strict=True,
                 )
-            ):
-                prefetch.position = position
-                if first:
-                    prefetch.wait(shard_id)
-                yield read(shard_id, index)
-                if last:
-                    self._cache.release(shard_id)
-                    released.add(shard_id)
+                for position, (shard_id, index, first, last) in enumerate(chunk, lo):
+                    prefetch.position = position
+                    if first:
+                        prefetch.wait(shard_id)
+                    yield read(shard_id, index)
+                    if last:
+                        self._cache.release(shard_id)
+                        released.add(shard_id)
         finally:
             for shard_id in prefetch.stop():
                 if shard_id not in released:
