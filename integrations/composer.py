@@ -43,6 +43,7 @@ def build_dataspec(
     num_tokens: int | None = None,
     device_transform: Callable[[Any, int], Any] | None = None,
     dataset_class: type[StreamingDataset] = StreamingDataset,
+    reader_options: dict[str, Any] | None = None,
     **dataset_kwargs: Any,
 ) -> DataSpec:
     """A Composer `DataSpec` streaming a `StreamingDataset`, resumable sample-exactly.
@@ -61,9 +62,14 @@ def build_dataspec(
         tokens_key: The batch column holding tokens: a batch's token count is its element count.
         num_tokens: Tokens per epoch over all ranks, if known (Composer's ``num_tokens``).
         device_transform: ``(batch, epoch) -> batch`` run on the device batch (Composer's
-            ``batch_transforms``), e.g. `integrations.vision.image_device_transform`.
+            ``microbatch_transforms``, which run after the batch moved to the device; its
+            ``batch_transforms`` run before, on the CPU), e.g.
+            `integrations.vision.image_device_transform`.
         dataset_class: `StreamingDataset` or a typed reader (``StreamingImageNet``...); its
-            own options go in `dataset_kwargs` too.
+            own options go in `dataset_kwargs` too, or in `reader_options`.
+        reader_options: Options of `dataset_class` beyond `StreamingDataset`'s, kept apart
+            from this function's own (a reader's ``transform`` is not the per-sample
+            `transform` above), as `StreamingDataModule` takes them.
         **dataset_kwargs: `StreamingDataset` arguments: ``remote``, ``local``, ``split``,
             ``streams``, ``shuffle``, ``shuffle_seed``, ``epoch_size``, ...
 
@@ -73,7 +79,8 @@ def build_dataspec(
     """
     if persistent_workers and not num_workers:
         raise ValueError("`persistent_workers=True` needs `num_workers` > 0")
-    dataset = CursorDataset(dataset_class(batch_size=batch_size, **dataset_kwargs), transform)
+    reader = dataset_class(batch_size=batch_size, **dataset_kwargs, **(reader_options or {}))
+    dataset = CursorDataset(reader, transform)
     loader_kwargs: dict[str, Any] = {}
     if num_workers and prefetch_factor is not None:
         loader_kwargs["prefetch_factor"] = prefetch_factor
@@ -88,7 +95,7 @@ def build_dataspec(
         num_tokens=num_tokens,
         get_num_samples_in_batch=batch_length,
         get_num_tokens_in_batch=_token_counter(tokens_key) if tokens_key else None,
-        batch_transforms=(
+        microbatch_transforms=(
             (lambda batch: device_transform(batch, max(0, dataset.epoch)))
             if device_transform is not None
             else None

@@ -184,6 +184,8 @@ class StreamingDataModule(pl.LightningDataModule):
             ``StreamingImageNet`` (its own options, e.g. ``decode="none"``, go in
             `reader_options`, which validation data gets too).
         reader_options: Options of `dataset_class` beyond `StreamingDataset`'s.
+        val_reader_options: The same for the validation data (default `reader_options`), e.g.
+            a center crop instead of a random one.
         **dataset_kwargs: `StreamingDataset` arguments for the training data: ``remote``,
             ``local``, ``split``, ``streams``, ``shuffle``, ``shuffle_seed``, ``epoch_size``, ...
     """
@@ -207,11 +209,15 @@ class StreamingDataModule(pl.LightningDataModule):
         val_device_transform: Callable[[Any, int], Any] | None = None,
         dataset_class: type[StreamingDataset] = StreamingDataset,
         reader_options: dict[str, Any] | None = None,
+        val_reader_options: dict[str, Any] | None = None,
         **dataset_kwargs: Any,
     ) -> None:
         super().__init__()
         self.dataset_class = dataset_class
         self.reader_options = dict(reader_options or {})
+        self.val_reader_options = (
+            self.reader_options if val_reader_options is None else dict(val_reader_options)
+        )
         self.device_transform = device_transform
         self.val_device_transform = val_device_transform
         if val_split is not None and val_streams is not None:
@@ -287,7 +293,7 @@ class StreamingDataModule(pl.LightningDataModule):
         else:
             kwargs["split"] = self.val_split
         return self.dataset_class(
-            batch_size=self.val_batch_size, **kwargs, **self.reader_options
+            batch_size=self.val_batch_size, **kwargs, **self.val_reader_options
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -3,7 +3,7 @@ still encoded (``decode="none"`` readers), and `image_device_transform` decodes 
 them there (`streaming.vision.ImageBatchPipeline`: nvjpeg on a GPU, the same code on a CPU).
 
 Lightning runs it in ``StreamingDataModule.on_after_batch_transfer`` (pass it as
-``device_transform``); Composer as the DataSpec's ``batch_transforms`` (`build_dataspec`'s
+``device_transform``); Composer as the DataSpec's ``microbatch_transforms`` (`build_dataspec`'s
 ``device_transform``). Augmentations are seeded by each sample's id and the epoch, so they are
 the same after a resume.
 """

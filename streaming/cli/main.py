@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "inspect": "streaming.cli.inspect",
     "verify": "streaming.cli.verify",
     "cache": "streaming.cli.cache",
+    "train": "streaming.cli.train",
 }
 
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="streaming",
-        description="Convert, inspect and verify MDS datasets.",
+        description="Convert, inspect and verify MDS datasets, train recipes, manage caches.",
     )
     parser.add_argument("--version", action="version", version=f"streaming {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")

@@ -1,6 +1,8 @@
-"""Recipe configuration: typed schemas (`schema`) and loading with includes and overrides."""
+"""Recipe configuration: typed schemas (`schema`), loading with includes and overrides
+(`load`), and checking the values (`check`)."""
 
-from streaming.config.load import RecipeError, load_recipe, parse_duration
+from streaming.config.check import RecipeError, check_recipe, parse_duration
+from streaming.config.load import load_recipe
 from streaming.config.schema import TrainConfig
 
-__all__ = ["RecipeError", "TrainConfig", "load_recipe", "parse_duration"]
+__all__ = ["RecipeError", "TrainConfig", "check_recipe", "load_recipe", "parse_duration"]

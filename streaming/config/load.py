@@ -1,5 +1,6 @@
 """Load a recipe: its ``includes`` (fragments from ``configs/``) first, then the recipe, then
-command-line ``key=value`` overrides, checked against `TrainConfig` and resolved."""
+extra fragments given on the command line, then ``key=value`` overrides, checked against
+`TrainConfig` and resolved. (`check_recipe` then checks the values.)"""
 
 from __future__ import annotations
 
@@ -11,13 +12,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from streaming.config.check import RecipeError, parse_duration
 from streaming.config.schema import TrainConfig
 
 __all__ = ["RecipeError", "load_recipe", "parse_duration"]
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot be loaded: the message names the file, the key and what to do."""
 
 
 def _read(path: str) -> DictConfig:
@@ -54,15 +52,31 @@ def _find(include: str, recipe: str) -> str:
     return os.path.join(root, include)
 
 
+def _find_extra(include: str, recipe: str) -> str:
+    """A command-line include: relative to the working directory, else to the recipe's root."""
+    if os.path.isabs(include) or os.path.isfile(include):
+        return include
+    found = _find(include, os.path.abspath(recipe))
+    if not os.path.isfile(found):
+        raise RecipeError(f"Fragment {include!r} does not exist (nor {found!r})")
+    return found
+
+
 def _explain(e: OmegaConfBaseException) -> str:
     key = getattr(e, "full_key", None) or ""
     message = str(e).splitlines()[0]
     return f"{key}: {message}" if key and key not in message else message
 
 
-def load_recipe(path: str, overrides: Sequence[str] = ()) -> TrainConfig:
+def load_recipe(
+    path: str, overrides: Sequence[str] = (), includes: Sequence[str] = ()
+) -> TrainConfig:
     """The recipe at `path` with `overrides` (``["train_loader.num_workers=2", ...]``), as a
     checked, resolved `TrainConfig`.
+
+    `includes` are fragments merged after the recipe (so they win over it) and before the
+    overrides, e.g. ``["configs/trainers/composer_gpu.yaml"]`` to switch trainers: each is a
+    path, relative to the working directory or else to the recipe's repository root.
 
     Raises:
         RecipeError: a missing file, bad YAML, an unknown key (with a suggestion), a value of
@@ -73,7 +87,9 @@ def load_recipe(path: str, overrides: Sequence[str] = ()) -> TrainConfig:
             raise RecipeError(f"Override {item!r} is not key=value")
     schema = OmegaConf.structured(TrainConfig)
     try:
-        merged = OmegaConf.merge(schema, *_layers(path), OmegaConf.from_dotlist(list(overrides)))
+        extra = [layer for item in includes for layer in _layers(_find_extra(item, path))]
+        layers = [*_layers(path), *extra, OmegaConf.from_dotlist(list(overrides))]
+        merged = OmegaConf.merge(schema, *layers)
         OmegaConf.resolve(merged)
         missing = sorted(OmegaConf.missing_keys(merged))
         if missing:
@@ -92,14 +108,3 @@ def _suggest(e: OmegaConfBaseException) -> str:
     fields = list(TrainConfig.__dataclass_fields__)
     close = difflib.get_close_matches(key, fields, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def parse_duration(value: str) -> tuple[int, str]:
-    """``"2ep"`` -> (2, "ep"); ``"100ba"`` -> (100, "ba"); ``"5000sp"`` -> (5000, "sp")."""
-    for unit in ("ep", "ba", "sp"):
-        if value.endswith(unit) and value[: -len(unit)].isdigit():
-            return int(value[: -len(unit)]), unit
-    raise RecipeError(
-        f"Duration {value!r} is not <number>ep, <number>ba or <number>sp (epochs, batches, "
-        "samples), e.g. max_duration=2ep"
-    )

@@ -42,8 +42,17 @@ class StreamConfig:
 @dataclass
 class DatasetConfig:
     """The dataset of a loader: which supported dataset (``name``, e.g. ``cifar10``), and the
-    `StreamingDataset` settings. ``reader`` holds extra arguments of that dataset's reader class
-    (e.g. ``max_seq_len`` for text)."""
+    `StreamingDataset` settings.
+
+    What the recipe's data pipeline does with the samples:
+
+    * ``decode``: ``cpu`` (decode images in the DataLoader workers) or ``device`` (hand the
+      encoded bytes to the training device and decode there; image classification only);
+    * ``image_size``: the side of the square images (or video frames) the model gets;
+    * ``max_seq_len``: tokens per text (per caption for LAION and WebVid);
+    * ``tokenizer_name``: ``bytes`` (built in, the default) or a Hugging Face tokenizer;
+    * ``reader``: any other argument of the dataset's reader class (e.g. ``num_frames``).
+    """
 
     name: str = MISSING
     remote: str | None = None
@@ -67,7 +76,11 @@ class DatasetConfig:
     download_timeout: float = 60
     validate_hash: str | None = None
     keep_zip: bool = False
+    allow_unsafe_types: bool = False
     decode: str = "cpu"
+    image_size: int | None = None
+    max_seq_len: int | None = None
+    tokenizer_name: str | None = None
     reader: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,7 +99,7 @@ class LoaderConfig:
 
 @dataclass
 class ModelConfig:
-    """A reference model by name (see `streaming.recipes.models`) and its arguments."""
+    """A reference model by name (see `integrations.recipes.models`) and its arguments."""
 
     name: str = MISSING
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -94,7 +107,8 @@ class ModelConfig:
 
 @dataclass
 class OptimizerConfig:
-    """``adamw`` or ``sgd``, with its learning rate and weight decay (and momentum for SGD)."""
+    """``adamw``, ``adam`` or ``sgd``, with its learning rate and weight decay (and momentum
+    for SGD)."""
 
     name: str = "adamw"
     lr: float = 1e-3
@@ -104,7 +118,13 @@ class OptimizerConfig:
 
 @dataclass
 class TrainerConfig:
-    """Which trainer runs the recipe (``lightning`` or ``composer``) and on what."""
+    """Which trainer runs the recipe (``lightning`` or ``composer``) and on what.
+
+    ``accelerator``: ``cpu``, ``gpu`` (or ``cuda``), ``mps`` or ``auto``. ``precision``: None
+    (32-bit), or Lightning's or Composer's name of a mixed precision (``bf16-mixed`` or
+    ``amp_bf16``, ``16-mixed`` or ``amp_fp16``): either trainer takes either name.
+    ``log_every``: print a progress line every this many steps.
+    """
 
     kind: str = "lightning"
     accelerator: str = "cpu"
@@ -117,7 +137,14 @@ class TrainerConfig:
 
 @dataclass
 class TrainConfig:
-    """A whole recipe."""
+    """A whole recipe (llm-foundry's top-level names).
+
+    ``global_train_batch_size`` is over all devices (each gets its share);
+    ``device_eval_batch_size`` defaults to the per-device training batch. Durations and
+    intervals are ``<n>ep``, ``<n>ba`` or ``<n>sp`` (epochs, batches, samples). Checkpoints go to
+    ``save_folder`` every ``save_interval``; ``load_path`` resumes from one, and ``autoresume``
+    from the latest in ``save_folder`` when there is one.
+    """
 
     variables: dict[str, Any] = field(default_factory=dict)
     run_name: str = "run"
@@ -126,10 +153,12 @@ class TrainConfig:
     eval_loader: LoaderConfig | None = None
     global_train_batch_size: int = MISSING
     device_train_microbatch_size: int | None = None
+    device_eval_batch_size: int | None = None
     max_duration: str = "1ep"
     eval_interval: str | None = None
     save_folder: str | None = None
     save_interval: str = "1ep"
+    save_overwrite: bool = False
     load_path: str | None = None
     autoresume: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)

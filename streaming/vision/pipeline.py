@@ -1,7 +1,7 @@
 """`ImageBatchPipeline`: encoded image bytes in, a normalized channels_last batch out, on the
 training device. It runs after the batch reaches the device (Lightning's
-``on_after_batch_transfer``, Composer's ``device_transforms``), so DataLoader workers only read
-and collate bytes. On a machine without a GPU the same code runs on the CPU."""
+``on_after_batch_transfer``, Composer's ``microbatch_transforms``), so DataLoader workers only
+read and collate bytes. On a machine without a GPU the same code runs on the CPU."""
 
 from __future__ import annotations
 
