@@ -276,6 +276,12 @@ class StreamingDataset(IterableDataset):
         """Samples per device per epoch: ``ceil(epoch_size / ranks)``."""
         return self.length
 
+    def cache_stats(self) -> dict[str, int]:
+        """Shard cache counters of this rank (its process and its DataLoader workers): shards
+        found in the cache (``hits``), fetched from the remote (``misses``), and
+        ``bytes_downloaded``. The Lightning and Composer adapters log them."""
+        return self._cache.stats()
+
     @property
     def next_epoch(self) -> int:
         """The epoch the next ``__iter__`` plays unless a loaded state says otherwise."""

@@ -123,13 +123,24 @@ class EpochCursor:
         return None
 
 
-def _shared_slots() -> Any:
+def _shared_slots(size: int = MAX_WORKER_SLOTS) -> Any:
     try:
         from multiprocessing.sharedctypes import RawArray
 
-        return RawArray("q", MAX_WORKER_SLOTS)
+        return RawArray("q", size)
     except OSError:  # no shared memory available: a private counter (persistent workers only)
-        return [0] * MAX_WORKER_SLOTS
+        return [0] * size
+
+
+def shared_counters(size: int) -> Any:
+    """`size` int64 counters shared with DataLoader workers the way the epoch slots are (an
+    anonymous `RawArray`, inherited or handed over at spawn; nothing named, nothing to clean)."""
+    return _shared_slots(size)
+
+
+def portable(counters: Any) -> Any:
+    """What to pickle for `counters`: themselves when starting a worker, else a private copy."""
+    return counters if _spawning() else list(counters)
 
 
 def _spawning() -> bool:

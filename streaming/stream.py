@@ -200,17 +200,24 @@ class Stream:
         """Bytes of the local ``index.json``."""
         return os.path.getsize(os.path.join(self.dirname, INDEX_BASENAME))
 
-    def fetch_shard_files(self, shard: Shard) -> None:
+    def fetch_shard_files(self, shard: Shard) -> int:
         """Download the shard's missing files: the compressed one where there is one (and the
-        raw one is missing, or zips are kept), else the raw one. No checks: see `NodeCache`."""
+        raw one is missing, or zips are kept), else the raw one. No checks: see `NodeCache`.
+        Returns the bytes downloaded."""
+        names = []
         for raw, zipped in shard.file_pairs():
             raw_there = os.path.isfile(os.path.join(self.dirname, raw["basename"]))
             if zipped:
                 zip_there = os.path.isfile(os.path.join(self.dirname, zipped["basename"]))
                 if not zip_there and (not raw_there or self.keep_zip):
-                    self._fetch(zipped["basename"])
+                    names.append(zipped["basename"])
             elif not raw_there:
-                self._fetch(raw["basename"])
+                names.append(raw["basename"])
+        downloaded = 0
+        for name in names:
+            self._fetch(name)
+            downloaded += os.path.getsize(os.path.join(self.dirname, name))
+        return downloaded
 
     def __repr__(self) -> str:
         return f"Stream(remote={self.remote!r}, local={self.local!r}, split={self.split!r})"

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 from streaming.cache.locks import SharedLock, exclusive, lock_path, try_exclusive
 from streaming.format.errors import FormatError
 from streaming.format.shard import Shard
+from streaming.state import MAX_WORKER_SLOTS, portable, shared_counters
+from streaming.world import worker_info
 
 if TYPE_CHECKING:
     from streaming.stream import Stream
@@ -35,6 +37,12 @@ if TYPE_CHECKING:
 __all__ = ["NodeCache"]
 
 logger = logging.getLogger(__name__)
+
+
+def _in_worker() -> bool:
+    from torch.utils.data import get_worker_info
+
+    return get_worker_info() is not None
 
 
 def _shard_files(shard: Shard) -> list[str]:
@@ -71,6 +79,9 @@ class NodeCache:
         self.shards = list(shards)
         self.stream_per_shard = [int(s) for s in stream_per_shard]
         self.cache_limit = cache_limit
+        # hits, misses, bytes downloaded: one row per process (the main one, then each
+        # DataLoader worker), so processes never race on a counter.
+        self._stats = shared_counters(3 * (MAX_WORKER_SLOTS + 1))
         self._held: dict[int, tuple[SharedLock | None, int]] = {}
         self._mutex = threading.Lock()  # acquire runs in the prefetch thread, release in the reader
         self._warned = False
@@ -78,12 +89,33 @@ class NodeCache:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_held"] = {}
+        state["_stats"] = portable(self._stats)
         del state["_mutex"]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._mutex = threading.Lock()
+
+    # ---- statistics ------------------------------------------------------------------------
+
+    def _count(self, hits: int = 0, misses: int = 0, downloaded: int = 0) -> None:
+        worker, _ = worker_info()
+        row = 3 * (worker + 1 if _in_worker() else 0)
+        if row + 2 < len(self._stats):
+            self._stats[row] += hits
+            self._stats[row + 1] += misses
+            self._stats[row + 2] += downloaded
+
+    def stats(self) -> dict[str, int]:
+        """Shards found in the cache (``hits``), fetched (``misses``), and ``bytes_downloaded``,
+        by this process and its DataLoader workers."""
+        values = list(self._stats)
+        return {
+            "hits": sum(values[0::3]),
+            "misses": sum(values[1::3]),
+            "bytes_downloaded": sum(values[2::3]),
+        }
 
     # ---- which shards can be fetched or evicted ------------------------------------------
 
@@ -162,16 +194,18 @@ class NodeCache:
             return
         if self._complete(shard, stream):
             self._touch(shard)
+            self._count(hits=1)
             return
         with exclusive(self._lock(shard_id, "fetch")):
-            if self._complete(shard, stream):
+            if self._complete(shard, stream):  # another process fetched it meanwhile
                 self._touch(shard)
+                self._count(hits=1)
                 return
             self._make_room(shard_id)
             attempts = max(1, int(stream.download_retry or 1))
             for attempt in range(attempts):
                 try:
-                    stream.fetch_shard_files(shard)
+                    self._count(misses=1, downloaded=stream.fetch_shard_files(shard))
                     for role in ("raw_data", "raw_meta"):
                         if shard.entry.get(role):
                             shard.buffer(role)  # checks sizes and hashes, decompresses

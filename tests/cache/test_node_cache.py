@@ -237,3 +237,16 @@ def test_a_merged_dataset_with_nested_shard_names(tmp_path: Path) -> None:
     ds = StreamingDataset(remote=url(remote), local=str(tmp_path / "c"), batch_size=4)
     assert [s["id"] for s in ds] == [*range(100), *range(100)]
     assert (tmp_path / "c" / "part-00001" / "shard.00000.mds").is_file()
+
+
+def test_cache_stats_count_the_workers_fetches(remote: Path, tmp_path: Path) -> None:
+    names = shard_names(remote)
+    ds = StreamingDataset(remote=url(remote), local=str(tmp_path / "c"), batch_size=10)
+    assert ds.cache_stats() == {"hits": 0, "misses": 0, "bytes_downloaded": 0}
+    loader = DataLoader(ds, batch_size=10, num_workers=2)
+    assert len([b for b in loader]) == 30
+    stats = ds.cache_stats()  # the workers' counters, seen from the main process
+    assert stats["misses"] == len(names)
+    assert stats["bytes_downloaded"] == sum(os.path.getsize(remote / n) for n in names)
+    assert len([b for b in loader]) == 30  # a second epoch: everything is cached
+    assert ds.cache_stats()["misses"] == len(names) and ds.cache_stats()["hits"] >= len(names)

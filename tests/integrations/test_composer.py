@@ -154,7 +154,8 @@ def test_dataspec_counts_samples_and_tokens(ids_data: str) -> None:
     trainer.fit()
     timestamp = trainer.state.timestamp
     assert (int(timestamp.sample), int(timestamp.token), int(timestamp.batch)) == (60, 180, 15)
-    assert {"data/wait_s", "data/samples_per_s"} <= set(logged.data)
+    assert {"data/wait_s", "data/samples_per_s", "data/cache_hits", "data/cache_misses",
+            "data/bytes_downloaded"} <= set(logged.data)  # fmt: skip
     trainer.close()
 
 

@@ -178,7 +178,8 @@ def test_validation_data_transform_and_stall_metrics(ids_data: str, val: str) ->
     assert seen == list(range(100, 112))
     assert flat(model.trained) == list(range(60))  # not shuffled: in order
     assert trainer.callbacks[0] is dm.cursor
-    assert {"data/wait_s", "data/samples_per_s"} <= set(trainer.callback_metrics)
+    assert {"data/wait_s", "data/samples_per_s", "data/cache_hits", "data/cache_misses",
+            "data/bytes_downloaded"} <= set(trainer.callback_metrics)  # fmt: skip
 
 
 def test_rank_and_world_come_from_the_trainer(ids_data: str, monkeypatch: pytest.MonkeyPatch):
