@@ -25,6 +25,7 @@ READERS = {
     "StreamingPile": "streaming.datasets.pile",
     "StreamingLAION": "streaming.datasets.laion",
     "StreamingWebVid": "streaming.datasets.webvid",
+    "StreamingImages": "streaming.datasets.images",
 }
 
 

@@ -160,3 +160,33 @@ class StreamingImageClassification(StreamingImageDataset):
 
     def build(self, sample: dict[str, Any]) -> tuple:
         return self.image(sample["x"]), self.target(sample["y"])
+
+
+class StreamingImages(StreamingImageDataset):
+    """Any MDS dataset with image columns (the generic option): each sample is its dict of
+    columns, with `image_columns` decoded to PIL images (``decode="cpu"``) or handed out as their
+    stored JPEG/PNG bytes (``decode="none"``, for decoding on the device), and the sample id
+    under ``"sample_id"`` with ``with_sample_id=True``. `transform` applies to each image column,
+    `target_transform` to nothing (the dict is the sample).
+
+    Args:
+        image_columns: The columns holding images (stored as ``jpeg`` or ``png``).
+        **kwargs: `StreamingImageDataset` and `StreamingDataset` arguments.
+    """
+
+    def __init__(self, *, image_columns: tuple[str, ...] | list[str], **kwargs: Any) -> None:
+        if not image_columns:
+            raise ValueError("image_columns names no column: give the columns holding images")
+        self.image_columns = tuple(image_columns)  # this instance's, not the class's
+        super().__init__(**kwargs)
+
+    def get_item(self, sample_id: int) -> dict[str, Any]:
+        sample = dict(self.get_sample(sample_id))
+        for name in self.image_columns:
+            if name not in sample:
+                raise KeyError(f"image column {name!r} is not a column: {sorted(sample)}")
+            if self.transform is not None:
+                sample[name] = self.transform(sample[name])
+        if self.with_sample_id:
+            sample["sample_id"] = sample_id
+        return sample
