@@ -104,6 +104,7 @@ class CursorDataset(IterableDataset):
         """
         self.ended_epoch = None
         self.trainer_position_pending = obj is None
+        self.loaded_state = dict(obj) if obj is not None else None
         if obj is not None:
             self.dataset.load_state_dict(obj)
 

@@ -168,13 +168,32 @@ class StreamingCursor(Callback):
 
     def _resume_if_stateless(self, state: State) -> None:
         dataset = _cursor_dataset(state)
-        if dataset is None or not dataset.trainer_position_pending:
+        if dataset is None:
+            return
+        _past_ended_epoch(dataset, state)
+        if not dataset.trainer_position_pending:
             return
         if self._saved is not None:
             dataset.load_state_dict(self._saved)
         else:
             timestamp = state.timestamp
             dataset.resume_at_trainer_position(int(timestamp.epoch), int(timestamp.sample_in_epoch))
+
+
+def _past_ended_epoch(dataset: CursorDataset, state: State) -> None:
+    """mosaicml-streaming saves the end of epoch ``e`` as ``(e, 0)``, which would replay epoch
+    ``e``; Composer's restored timestamp (epoch ``e + 1``, nothing trained in it) says the epoch
+    is over, so resume at the start of ``e + 1``."""
+    loaded = getattr(dataset, "loaded_state", None)
+    if not loaded:
+        return
+    dataset.loaded_state = None
+    timestamp = state.timestamp
+    epoch, sample_in_epoch = loaded.get("epoch"), loaded.get("sample_in_epoch")
+    if sample_in_epoch == 0 and epoch is not None and int(timestamp.epoch) == epoch + 1 and (
+        int(timestamp.sample_in_epoch) == 0
+    ):
+        dataset.load_state_dict({**loaded, "epoch": epoch + 1})
 
 
 def _cursor_dataset(state: State) -> CursorDataset | None:

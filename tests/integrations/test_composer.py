@@ -189,41 +189,42 @@ def test_two_processes_resume_from_rank_zeros_checkpoint(ids_data: str, tmp_path
     json.dumps(state)
 
 
-# What Composer does with mosaicml-streaming's dataset, run in the peer's own venv (it has no
-# Composer): iterate, and at batch `stop` save ``dataset.state_dict(sample_in_epoch, True)``
-# (``State._dataset_state_dict``); then record the rest of the run, the samples the peer trains.
-PEER_UNDER_COMPOSER = """
-import json, sys
-from torch.utils.data import DataLoader
-from streaming import StreamingDataset
-local, stop = sys.argv[1], int(sys.argv[2])
-ds = StreamingDataset(local=local, shuffle=True, shuffle_seed=7, batch_size=4)
-epochs, state = [], None
-for epoch in range(2):
-    epochs.append([])
-    for n, batch in enumerate(DataLoader(ds, batch_size=4), 1):
-        epochs[-1].append([int(i) for i in batch["id"]])
-        if epoch == 0 and n == stop:
-            state = ds.state_dict(4 * n, True)
-print(json.dumps({"state": state, "epochs": epochs}))
-"""
+@pytest.fixture(scope="module")
+def peer_run(ids_data: str, tmp_path_factory: pytest.TempPathFactory, mosaic_python: Path):
+    """mosaicml-streaming 0.13 trained under real Composer 0.32.1, in the peer's venv
+    (`_peer_composer.py`): 2 epochs of 15 batches without stopping, checkpointed mid-epoch
+    (batches 6 and 20) and at the end of epoch 0 (`ep1-ba15`). (Its batches of ids, the folder.)"""
+    from tests.peers.runner import run_peer
+
+    folder = tmp_path_factory.mktemp("peer-composer")
+    script = (Path(__file__).parent / "_peer_composer.py").read_text()
+    trained = json.loads(run_peer(mosaic_python, script, ids_data, str(folder), "2ep",
+                                  "6ba,1ep,20ba"))  # fmt: skip
+    return trained, folder
 
 
 @pytest.mark.peer
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("checkpoint", "batch"),
+    [
+        ("ep0-ba6-rank0.pt", 6),
+        ("ep1-ba20-rank0.pt", 20),
+        # The peer saves the end of epoch 0 as (epoch 0, sample 0); StreamingCursor reads
+        # Composer's restored timestamp (epoch 1, sample 0) and goes on with epoch 1.
+        ("ep1-ba15-rank0.pt", 15),
+    ],
+)  # fmt: skip
 def test_a_mosaicml_streaming_checkpoint_resumes_with_the_same_next_samples(
-    ids_data: str, tmp_path: Path, mosaic_python: Path
+    ids_data: str, peer_run: tuple[list[list[int]], Path], checkpoint: str, batch: int
 ) -> None:
-    from tests.peers.runner import run_peer
-
-    peer = json.loads(run_peer(mosaic_python, PEER_UNDER_COMPOSER, ids_data, "3"))
-    assert set(peer["state"]) == {"epoch", "sample_in_epoch", "num_canonical_nodes",
-                                  "shuffle_seed", "initial_physical_nodes"}  # fmt: skip
-
-    def peer_state(state: dict[str, Any]) -> None:
-        state["dataset_state"]["train"] = peer["state"]
-
-    before, resumed = crash_and_resume(
-        ids_data, tmp_path, "ep0-ba3-rank0.pt", crash_at=5, trained_before=3, edit=peer_state,
-    )  # fmt: skip
-    assert resumed[:30] == peer["epochs"][0] + peer["epochs"][1]
+    """A checkpoint Composer wrote while training on mosaicml-streaming's dataset, loaded by
+    ``Trainer(load_path=...)`` over our `build_dataspec` (same data and settings): our run trains
+    exactly the batches the peer's uninterrupted run trained after that checkpoint."""
+    trained, folder = peer_run
+    assert len(trained) == 30 and sorted(flat(trained[:15])) == list(range(60))
+    state = dataset_state(folder / checkpoint)
+    assert set(state) == {"epoch", "sample_in_epoch", "num_canonical_nodes", "shuffle_seed",
+                          "initial_physical_nodes"}  # fmt: skip
+    resumed = fit(ids_data, max_duration="2ep", load_path=str(folder / checkpoint))
+    assert resumed == trained[batch:]
