@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streaming.ordering.shuffle import SHUFFLE_ALGOS, get_shuffle
+from streaming.ordering.shuffle import SHUFFLE_ALGOS, get_shuffle, position_sort
 from tests.peers.runner import run_peer
 
 pytestmark = pytest.mark.peer
@@ -103,3 +103,67 @@ def test_same_order_as_peer(peer_orders: tuple) -> None:
         assert ours.dtype == np.int64
         np.testing.assert_array_equal(ours, expected, err_msg=json.dumps(case)[:300])
         assert bool(caught) == entry["warned"], case
+
+
+def test_same_order_as_peer_through_the_windowed_sort(
+    peer_orders: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """py1e's cases again with small windows (16 samples, 512 over 20k samples) and no minimum
+    size: the windowed sort, not ``np.argsort``, orders every node it can (`position_sort`),
+    and must give the same order."""
+    monkeypatch.setattr(position_sort, "MIN_SIZE", 0)
+    windowed = []
+    monkeypatch.setattr(position_sort, "_Sweep", _counting_sweep(windowed))
+    cases, report, orders = peer_orders
+    for case, entry, expected in zip(cases, report, orders, strict=True):
+        if case["algo"] != "py1e" or entry["error"] is not None:
+            continue
+        args = dict(case, shard_sizes=np.array(case["shard_sizes"], dtype=np.int64))
+        monkeypatch.setattr(position_sort, "WINDOW_BITS", 4 if len(expected) < 20_000 else 9)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = get_shuffle(**args)
+        np.testing.assert_array_equal(ours, expected, err_msg=json.dumps(case)[:300])
+    assert len(windowed) > 50
+
+
+LARGE_CASES = [  # over position_sort.MIN_SIZE samples a node: the default windows
+    {"shard_sizes": [1000] * 2300, "num_canonical_nodes": 1, "seed": 123, "epoch": 2},
+    {"shard_sizes": "random", "num_canonical_nodes": 2, "seed": 2**31, "epoch": 0},
+]
+
+
+@pytest.fixture(scope="module")
+def peer_large(mosaic_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    tmp_path = tmp_path_factory.mktemp("peer_shuffle_large")
+    random_sizes = np.random.default_rng(7).integers(500, 3001, 3000)
+    random_sizes[::97] = 0
+    cases = [dict(case, algo="py1e", block_size=1 << 19) for case in LARGE_CASES]
+    for case in cases:
+        if case["shard_sizes"] == "random":
+            case["shard_sizes"] = random_sizes.tolist()
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    out = tmp_path / "orders.npz"
+    run_peer(mosaic_python, SCRIPT.read_text(), str(tmp_path / "cases.json"), str(out))
+    with np.load(out) as npz:
+        return cases, [npz[f"order_{i}"] for i in range(len(cases))]
+
+
+def test_same_order_as_peer_for_millions_of_samples(
+    peer_large: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    windowed = []
+    monkeypatch.setattr(position_sort, "_Sweep", _counting_sweep(windowed))
+    for case, expected in zip(*peer_large, strict=True):
+        args = dict(case, shard_sizes=np.array(case["shard_sizes"], dtype=np.int64))
+        np.testing.assert_array_equal(get_shuffle(**args), expected, err_msg=str(case["seed"]))
+    assert len(windowed) == 3  # one node, then two
+
+
+def _counting_sweep(made: list) -> type:
+    class CountingSweep(position_sort._Sweep):
+        def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+            made.append(self)
+            super().__init__(*args, **kwargs)
+
+    return CountingSweep

@@ -15,18 +15,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from streaming.ordering.batching.settings import BatchingWarning, OrderingSettings, Topology
-from streaming.ordering.mixing import resample_streams
+from streaming.ordering.mixing.resample import resample_streams_lazily
 from streaming.ordering.partition import get_partitions
-from streaming.ordering.shuffle import get_shuffle
+from streaming.ordering.shuffle import get_shuffle, get_shuffle_compact
 
 DELIVERY_ORDER = (3, 2, 0, 1, 4)
+MAP_CHUNK = 1 << 20
 
 
 def resample(
     settings: OrderingSettings, epoch: int, stream_id: int | None = None
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """This epoch's ``(shuffle_units, small_per_big)`` of all streams, or of one."""
-    return resample_streams(
+) -> tuple[NDArray[np.int64], NDArray[np.int64] | None]:
+    """This epoch's ``(shuffle_units, small_per_big)`` of all streams, or of one.
+
+    ``small_per_big`` is None when it is the identity (`resample_streams_lazily`); the number
+    of big samples is always ``shuffle_units.sum()``.
+    """
+    return resample_streams_lazily(
         settings.shard_sizes,
         settings.choose,
         seed=settings.shuffle_seed,
@@ -40,13 +45,54 @@ def resample(
 
 def to_samples(
     big_ids: NDArray[np.int64],
-    small_per_big: NDArray[np.int64],
-    order: NDArray[np.int64] | None = None,
+    small_per_big: NDArray[np.int64] | None,
+    order: NDArray[np.signedinteger] | None = None,
 ) -> NDArray[np.int64]:
-    """Map a partition of big IDs through the shuffle ``order`` (if any), then to sample IDs."""
-    if order is not None:
-        big_ids = np.where(big_ids != -1, order[big_ids], -1)
-    return np.where(big_ids != -1, small_per_big[big_ids], -1)
+    """Map a partition of big IDs through the shuffle ``order`` (if any), then to sample IDs
+    (unless ``small_per_big`` is None, the identity); ``-1`` stays padding.
+
+    Both maps are composed into one table first. `big_ids` and `order` must be arrays the caller
+    owns and no longer needs (fresh from `get_partitions` and `shuffle_big_ids`): they are mapped in
+    place, and `big_ids` is returned.
+    """
+    table = order
+    if small_per_big is not None:
+        table = small_per_big if order is None else map_in_place(order, small_per_big)
+    return big_ids if table is None else map_in_place(big_ids, table)
+
+
+def shuffle_big_ids(
+    settings: OrderingSettings,
+    units: NDArray[np.int64],
+    epoch: int,
+    block_size: int,
+    compact: bool,
+) -> NDArray[np.signedinteger]:
+    """The shuffle of the big IDs over the shuffle units. With `compact` (for an identity
+    ``small_per_big``, where the order holds only indices) it may be int32: half the memory."""
+    shuffle = get_shuffle_compact if compact else get_shuffle
+    return shuffle(
+        settings.shuffle_algo,
+        units,
+        settings.canonical_nodes,
+        settings.shuffle_seed,
+        epoch,
+        block_size,
+    )
+
+
+def map_in_place(ids: NDArray[np.signedinteger], table: NDArray) -> NDArray[np.signedinteger]:
+    """``np.where(ids != -1, table[ids], -1)``, written into `ids` (any layout) chunk by chunk,
+    so that no temporary as large as `ids` is made. Returns `ids`."""
+    flat = ids.ravel(order="K")  # a view in memory order, unless the layout is unusual
+    if flat.base is None:
+        return np.where(ids != -1, table[ids], -1).astype(ids.dtype, copy=False)
+    for begin in range(0, len(flat), MAP_CHUNK):
+        chunk = flat[begin : begin + MAP_CHUNK]
+        padding = chunk == -1
+        chunk[...] = table[chunk]  # -1 reads the last entry: reset next
+        chunk[padding] = -1
+    return ids
 
 
 def stream_partition(
@@ -66,7 +112,7 @@ def stream_partition(
     units, small_per_big = resample(settings, epoch, stream_id)
     big_ids = get_partitions(
         settings.partition_algo,
-        len(small_per_big),
+        int(units.sum()),
         settings.canonical_nodes,
         num_nodes,
         topology.ranks_per_node,
@@ -84,14 +130,7 @@ def stream_partition(
             f"proportion {settings.proportion[stream_id]}) is 0 samples: raise "
             "shuffle_block_size or the stream's proportion"
         )
-    order = get_shuffle(
-        settings.shuffle_algo,
-        units,
-        settings.canonical_nodes,
-        settings.shuffle_seed,
-        epoch,
-        block_size,
-    )
+    order = shuffle_big_ids(settings, units, epoch, block_size, small_per_big is None)
     return to_samples(big_ids, small_per_big, order)
 
 

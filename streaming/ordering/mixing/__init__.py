@@ -3,6 +3,7 @@
 * `weigh_streams` resolves every stream's ``proportion``/``repeat``/``choose`` (and the dataset's
   ``epoch_size``) into samples per epoch, once per dataset.
 * `resample_streams` turns those into this epoch's shuffle units and big-to-small sample map.
+  (`resample_streams_lazily` leaves that map out when it is the identity.)
 
 Both are bit-identical to mosaicml-streaming 0.13.0 for the same settings.
 """

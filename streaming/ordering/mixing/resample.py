@@ -31,7 +31,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["SAMPLING_METHODS", "resample_streams", "sample_shards"]
+from streaming.ordering.shuffle.spans import segment_positions
+
+__all__ = ["SAMPLING_METHODS", "resample_streams", "resample_streams_lazily", "sample_shards"]
 
 SAMPLING_METHODS = ("balanced", "fixed")
 
@@ -104,34 +106,39 @@ def sample_shards(
     return drawn
 
 
+def _units(sizes: NDArray[np.int64], drawn: NDArray[np.int64]) -> NDArray[np.int64]:
+    """One stream's shuffle units: per shard, ``drawn // size`` whole shards, then the rest."""
+    full, part = np.divmod(drawn, np.maximum(sizes, 1))  # empty shards draw nothing
+    num_units = full + (part > 0)
+    units = np.repeat(sizes, num_units)
+    has_part = np.flatnonzero(part)
+    units[(np.cumsum(num_units) - 1)[has_part]] = part[has_part]
+    return units
+
+
 def _expand_stream(
     sizes: NDArray[np.int64],
     drawn: NDArray[np.int64],
     sample_offsets: NDArray[np.int64],
     rng: np.random.Generator,
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Shuffle units and sample IDs of one stream's shards, given samples drawn per shard."""
-    full, part = np.divmod(drawn, np.maximum(sizes, 1))  # empty shards draw nothing
+) -> NDArray[np.int64]:
+    """Sample IDs of one stream's shuffle units, given samples drawn per shard.
 
-    # Units: ``full`` whole shards, then the partial unit if any.
+    Each unit reads its shard's samples from the first (`segment_positions`, one array); a
+    partial unit then gets a random subset of the shard instead, sorted (one rng call per shard,
+    in shard order).
+    """
+    full, part = np.divmod(drawn, np.maximum(sizes, 1))
     num_units = full + (part > 0)
-    units = np.repeat(sizes, num_units)
-    has_part = np.flatnonzero(part)
-    units[(np.cumsum(num_units) - 1)[has_part]] = part[has_part]
-
-    # Sample IDs: the shard's samples cycled for the whole repeats...
-    total = int(drawn.sum())
+    ids = segment_positions(np.repeat(sample_offsets, num_units), _units(sizes, drawn))
     starts = np.cumsum(drawn) - drawn
-    within = np.arange(total, dtype=np.int64) - np.repeat(starts, drawn)
-    ids = np.repeat(sample_offsets, drawn) + within % np.repeat(np.maximum(sizes, 1), drawn)
-    # ...then a random subset of the shard, sorted (one rng call per shard, in shard order).
-    for shard in has_part.tolist():
+    for shard in np.flatnonzero(part).tolist():
         size, count = int(sizes[shard]), int(part[shard])
         chosen = rng.choice(size, count, False)
         chosen.sort()
         begin = int(starts[shard] + full[shard] * size)
         ids[begin : begin + count] = sample_offsets[shard] + chosen
-    return units, ids
+    return ids
 
 
 def resample_streams(
@@ -168,6 +175,38 @@ def resample_streams(
         ValueError: An unknown sampling method, a negative seed or epoch, a granularity below 1,
             a negative choose, or nothing drawn at all (every chosen stream has choose 0).
     """
+    units, small_per_big = resample_streams_lazily(
+        shard_sizes_per_stream,
+        choose_per_stream,
+        seed=seed,
+        epoch=epoch,
+        sampling_method=sampling_method,
+        sampling_granularity=sampling_granularity,
+        shuffle=shuffle,
+        stream_id=stream_id,
+    )
+    if small_per_big is None:
+        small_per_big = np.arange(int(units.sum()), dtype=np.int64)
+    return units, small_per_big
+
+
+def resample_streams_lazily(
+    shard_sizes_per_stream: Sequence[ArrayLike],
+    choose_per_stream: ArrayLike,
+    *,
+    seed: int,
+    epoch: int,
+    sampling_method: str = "balanced",
+    sampling_granularity: int = 1,
+    shuffle: bool = False,
+    stream_id: int | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64] | None]:
+    """`resample_streams`, except that ``small_per_big`` is None when it is the identity.
+
+    That is the common case of every shard drawn exactly once (one stream, or several without
+    weights or ``epoch_size``): big sample ``i`` is sample ``i``, and the map (as large as the
+    epoch) is neither built nor applied.
+    """
     if sampling_method not in SAMPLING_METHODS:
         raise ValueError(
             f"Unknown sampling_method {sampling_method!r}: use one of {', '.join(SAMPLING_METHODS)}"
@@ -184,28 +223,38 @@ def resample_streams(
     sample_offsets = np.cumsum(all_sizes) - all_sizes
     shard_offsets = np.cumsum([0] + [len(sizes) for sizes in per_stream])
 
-    rng = np.random.default_rng(int(seed) + int(epoch) if balanced else int(seed))
     streams = range(len(per_stream)) if stream_id is None else [stream_id]
-    units, ids = [], []
-    for stream in streams:
-        sizes = per_stream[stream]
-        drawn = sample_shards(
-            sizes,
+    drawn = [
+        sample_shards(
+            per_stream[stream],
             choose_per_stream[stream],
             sampling_granularity,
             seed,
             epoch,
             use_epoch=shuffle and balanced,
         )
-        offsets = sample_offsets[shard_offsets[stream] : shard_offsets[stream + 1]]
-        stream_units, stream_ids = _expand_stream(sizes, drawn, offsets, rng)
-        units.append(stream_units)
-        ids.append(stream_ids)
-    small_per_big = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    if not len(small_per_big):
+        for stream in streams
+    ]
+    units = [_units(per_stream[stream], draw) for stream, draw in zip(streams, drawn, strict=True)]
+    total = sum(int(draw.sum()) for draw in drawn)
+    if not total:
         which = "stream " + str(stream_id) if stream_id is not None else "any stream"
         raise ValueError(
             f"Nothing to draw from {which} this epoch (choose is 0): raise the stream's "
             "proportion, repeat or choose, or the epoch_size"
         )
-    return np.concatenate(units).astype(np.int64), small_per_big.astype(np.int64)
+    all_units = np.concatenate(units).astype(np.int64, copy=False)
+    first = int(sample_offsets[shard_offsets[streams[0]]])  # total > 0, so shards exist
+    if first == 0 and all(
+        np.array_equal(draw, per_stream[stream])
+        for stream, draw in zip(streams, drawn, strict=True)
+    ):
+        return all_units, None  # every shard once, from sample 0: the identity
+
+    rng = np.random.default_rng(int(seed) + int(epoch) if balanced else int(seed))
+    ids = []
+    for stream, draw in zip(streams, drawn, strict=True):
+        offsets = sample_offsets[shard_offsets[stream] : shard_offsets[stream + 1]]
+        ids.append(_expand_stream(per_stream[stream], draw, offsets, rng))
+    small_per_big = ids[0] if len(ids) == 1 else np.concatenate(ids)
+    return all_units, small_per_big.astype(np.int64, copy=False)

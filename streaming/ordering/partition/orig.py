@@ -19,6 +19,8 @@ from streaming.ordering.partition.settings import (
     check_nodes_divide,
 )
 
+CHUNK = 1 << 20  # entries of the canonical order written at a time
+
 
 def partition_orig(
     num_samples: int,
@@ -77,11 +79,11 @@ def partition_orig(
     check_nodes_divide(num_canonical_nodes, num_physical_nodes, "num_physical_nodes")
 
     drop_first -= drop_first % num_physical_nodes
-    order = canonical_order(num_samples, num_canonical_nodes, num_physical_nodes)
+    order = _CanonicalOrder(num_samples, num_canonical_nodes, num_physical_nodes)
     batch_size = check_batch_size(batch_size)
-    # Row i holds sample i of every physical node (column p is node p's list).
-    by_node = order[drop_first:].reshape(-1, num_physical_nodes)
-    return _deal(by_node, ranks_per_node, workers_per_rank, batch_size)
+    return _deal(
+        order, drop_first, num_physical_nodes, ranks_per_node, workers_per_rank, batch_size
+    )
 
 
 def canonical_order(
@@ -93,83 +95,113 @@ def canonical_order(
     only on ``num_samples`` and ``num_canonical_nodes``; more physical than canonical nodes only
     append row padding after them.
     """
-    per_row = -(-num_samples // num_canonical_nodes)
-    node_ratio = max(num_physical_nodes // num_canonical_nodes, 1)
-    row_width = -(-per_row // node_ratio) * node_ratio  # rows split evenly over node_ratio nodes
-
-    if num_samples > num_canonical_nodes or (
-        num_samples == num_canonical_nodes and num_canonical_nodes >= num_physical_nodes
-    ):
-        columns = _canonical_columns(num_samples, num_canonical_nodes, per_row)
-        if row_width > per_row:
-            columns = _pad_rows(
-                columns, row_width - per_row, node_ratio, num_samples, num_physical_nodes
-            )
-        return columns.ravel()
-    warnings.warn(
-        f"Trying to partition {num_samples} samples over {num_canonical_nodes} canonical "
-        "nodes: samples are tiled over them, so many repeat, and depending on the batching "
-        "method whole batches may be dropped. Check that the dataset has the expected number "
-        "of samples, and consider fewer canonical nodes.",
-        stacklevel=3,
-    )
-    if not num_samples:
-        raise EmptyDatasetError(
-            f"num_samples=0: there is nothing to partition over {num_canonical_nodes} "
-            "canonical nodes; check the dataset's streams and their proportions"
-        )
-    # Rows filled with 0, 1, ..., N-1, 0, 1, ... in row-major order, then read column by column.
-    tiled = np.arange(num_canonical_nodes * row_width, dtype=np.int64) % num_samples
-    return tiled.reshape(num_canonical_nodes, row_width).T.ravel()
+    order = _CanonicalOrder(num_samples, num_canonical_nodes, num_physical_nodes)
+    out = np.empty(order.size, np.int64)
+    order.write(out, 0)
+    return out
 
 
-def _canonical_columns(num_samples: int, num_canonical_nodes: int, per_row: int) -> np.ndarray:
-    """(per_row, canonical nodes): row ``c`` of the canonical matrix is column ``c`` here.
+class _CanonicalOrder:
+    """`canonical_order`, written slice by slice into a caller's buffer (no full-size temporary).
 
-    Canonical node ``c`` covers ``[c*N//C, (c+1)*N//C)``; a short one repeats its last sample.
+    Normally it is a (rows, canonical nodes) matrix read row by row: entry ``(i, c)`` is sample
+    ``min(i + starts[c], lasts[c])``, canonical node ``c`` covering ``[c*N//C, (c+1)*N//C)``
+    (a short one repeats its last sample). With more physical than canonical nodes, each node
+    is padded to a multiple of ``physical // canonical`` by repeating the rows from ``first``
+    on (the peer's choice: the ones that end ``node_ratio - 1`` before its end). A dataset with
+    fewer samples than canonical nodes is tiled over them instead, with a warning.
     """
-    node = np.arange(num_canonical_nodes, dtype=np.int64)
-    starts = node * num_samples // num_canonical_nodes
-    lasts = (node + 1) * num_samples // num_canonical_nodes - 1
-    return np.minimum(np.arange(per_row, dtype=np.int64)[:, None] + starts, lasts)
 
-
-def _pad_rows(
-    columns: np.ndarray, padding: int, node_ratio: int, num_samples: int, num_physical_nodes: int
-) -> np.ndarray:
-    """Pad each canonical node with ``padding`` samples copied from the ones that end
-    ``node_ratio - 1`` before its end (the peer's choice, kept for an identical order)."""
-    per_row, num_canonical_nodes = columns.shape
-    first = per_row - padding - node_ratio + 1
-    if first < 0:
-        raise ValueError(
-            f"num_samples={num_samples} is too small for num_physical_nodes={num_physical_nodes}"
-            f" with num_canonical_nodes={num_canonical_nodes}: each canonical node holds "
-            f"{per_row} samples, too few to pad and split evenly over {node_ratio} physical "
-            f"nodes. Use at least {num_physical_nodes} canonical nodes (or fewer physical nodes)."
+    def __init__(self, num_samples: int, num_canonical_nodes: int, num_physical_nodes: int):
+        per_row = -(-num_samples // num_canonical_nodes)
+        node_ratio = max(num_physical_nodes // num_canonical_nodes, 1)
+        row_width = -(-per_row // node_ratio) * node_ratio  # rows split evenly over node_ratio
+        self.tiled: np.ndarray | None = None
+        self.per_row = per_row
+        self.first = 0
+        if num_samples > num_canonical_nodes or (
+            num_samples == num_canonical_nodes and num_canonical_nodes >= num_physical_nodes
+        ):
+            node = np.arange(num_canonical_nodes, dtype=np.int64)
+            self.starts = node * num_samples // num_canonical_nodes
+            self.lasts = (node + 1) * num_samples // num_canonical_nodes - 1
+            self.first = per_row - (row_width - per_row) - node_ratio + 1
+            if row_width > per_row and self.first < 0:
+                raise ValueError(
+                    f"num_samples={num_samples} is too small for num_physical_nodes="
+                    f"{num_physical_nodes} with num_canonical_nodes={num_canonical_nodes}: "
+                    f"each canonical node holds {per_row} samples, too few to pad and split "
+                    f"evenly over {node_ratio} physical nodes. Use at least {num_physical_nodes} "
+                    "canonical nodes (or fewer physical nodes)."
+                )
+            self.size = row_width * num_canonical_nodes
+            return
+        warnings.warn(
+            f"Trying to partition {num_samples} samples over {num_canonical_nodes} canonical "
+            "nodes: samples are tiled over them, so many repeat, and depending on the batching "
+            "method whole batches may be dropped. Check that the dataset has the expected "
+            "number of samples, and consider fewer canonical nodes.",
+            stacklevel=3,
         )
-    return np.concatenate([columns, columns[first : first + padding]])
+        if not num_samples:
+            raise EmptyDatasetError(
+                f"num_samples=0: there is nothing to partition over {num_canonical_nodes} "
+                "canonical nodes; check the dataset's streams and their proportions"
+            )
+        # Rows filled with 0, 1, ..., N-1, 0, 1, ... in row-major order, read column by column.
+        tiled = np.arange(num_canonical_nodes * row_width, dtype=np.int64) % num_samples
+        self.tiled = tiled.reshape(num_canonical_nodes, row_width).T.ravel()
+        self.size = len(self.tiled)
+
+    def write(self, out: np.ndarray, begin: int) -> None:
+        """``out[:] = order[begin : begin + len(out)]``, in chunks of about `CHUNK` entries."""
+        if self.tiled is not None:
+            out[:] = self.tiled[begin : begin + len(out)]
+            return
+        nodes = len(self.starts)
+        end = begin + len(out)
+        step = max(1, CHUNK // nodes)
+        for row in range(begin // nodes, -(-end // nodes), step):
+            rows = np.arange(row, min(row + step, -(-end // nodes)), dtype=np.int64)
+            rows[rows >= self.per_row] += self.first - self.per_row  # padding repeats rows
+            block = np.empty((len(rows), nodes), np.int64)
+            if nodes < 64:  # column by column: a (rows, 1) broadcast is slow in numpy
+                for node in range(nodes):
+                    np.minimum(rows + self.starts[node], self.lasts[node], out=block[:, node])
+            else:
+                np.minimum(rows[:, None] + self.starts, self.lasts, out=block)
+            lo, hi = max(begin, row * nodes), min(end, (row + len(rows)) * nodes)
+            out[lo - begin : hi - begin] = block.reshape(-1)[lo - row * nodes : hi - row * nodes]
 
 
 def _deal(
-    by_node: np.ndarray, ranks_per_node: int, workers_per_rank: int, batch_size: int
+    order: _CanonicalOrder,
+    drop_first: int,
+    num_physical_nodes: int,
+    ranks_per_node: int,
+    workers_per_rank: int,
+    batch_size: int,
 ) -> np.ndarray:
-    """Deal each node's samples (a column of ``by_node``) to its ranks, then to their workers.
+    """Deal each node's samples to its ranks, then to their workers.
 
-    The result is built in the layout (batches, workers, batch, ranks, nodes), where sample ``i``
-    of a node goes to rank ``i % ranks`` as that rank's sample ``i // ranks``, and returned as a
-    (nodes, ranks, workers, batches, batch) view.
+    Row ``i`` of ``order[drop_first:]`` cut into rows of ``num_physical_nodes`` holds sample
+    ``i`` of every physical node (column ``p`` is node ``p``'s list). The result is built in the
+    layout (batches, workers, batch, ranks, nodes), where sample ``i`` of a node goes to rank
+    ``i % ranks`` as that rank's sample ``i // ranks``: its first rows are those node rows, so
+    the canonical order is written straight into it. It is returned as a (nodes, ranks,
+    workers, batches, batch) view.
     """
-    count, num_physical_nodes = by_node.shape
+    count = max(order.size - drop_first, 0) // num_physical_nodes
     missing = -count % ranks_per_node  # repeated so every rank gets as many samples
     per_rank = (count + missing) // ranks_per_node
     per_round = workers_per_rank * batch_size
     rounds = -(-per_rank // per_round)  # each rank's list, -1 padded to whole rounds of batches
 
-    out = np.full((rounds * per_round * ranks_per_node, num_physical_nodes), -1, np.int64)
-    out[:count] = by_node
+    out = np.empty((rounds * per_round * ranks_per_node, num_physical_nodes), np.int64)
+    order.write(out.reshape(-1)[: count * num_physical_nodes], drop_first)
     if missing:
-        out[count : count + missing] = _rank_padding(by_node, ranks_per_node, missing)
+        out[count : count + missing] = _rank_padding(out[:count], ranks_per_node, missing)
+    out[count + missing :] = -1
     out = out.reshape(rounds, workers_per_rank, batch_size, ranks_per_node, num_physical_nodes)
     return out.transpose(4, 3, 1, 0, 2)
 

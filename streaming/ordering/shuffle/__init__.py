@@ -2,7 +2,8 @@
 
 Each algorithm is a pure function ``(shard_sizes, num_canonical_nodes, seed, epoch,
 block_size) -> permutation of range(sum(shard_sizes))``, bit-identical to the peer's for the
-same settings (with numpy 2.1.3's ``Generator`` streams). `get_shuffle` picks one by name.
+same settings (with numpy 2.1.3's ``Generator`` streams). `get_shuffle` picks one by name;
+`get_shuffle_compact` gives the same order as int32 where it can, for internal lookups.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from streaming.ordering.shuffle.naive import shuffle_naive
 from streaming.ordering.shuffle.py1br import shuffle_py1br
-from streaming.ordering.shuffle.py1e import shuffle_py1e
+from streaming.ordering.shuffle.py1e import py1e_order, shuffle_py1e
 from streaming.ordering.shuffle.py1s import shuffle_py1s
 from streaming.ordering.shuffle.py2s import shuffle_py2s
 from streaming.ordering.shuffle.spans import divide_spans
@@ -62,6 +63,22 @@ def get_shuffle(
             f"Unknown shuffle_algo {algo!r}: use one of {', '.join(sorted(SHUFFLE_ALGOS))}"
         ) from None
     return shuffle(shard_sizes, num_canonical_nodes, seed, epoch, block_size)
+
+
+def get_shuffle_compact(
+    algo: str,
+    shard_sizes: ArrayLike,
+    num_canonical_nodes: int,
+    seed: int,
+    epoch: int,
+    block_size: int = 1 << 18,
+) -> NDArray[np.signedinteger]:
+    """`get_shuffle`'s order, as int32 for py1e (the default) when the epoch has fewer than
+    2**31 samples: half the memory, for callers that only use it to look samples up."""
+    sizes = np.asarray(shard_sizes)
+    if algo == "py1e" and sizes.size and int(sizes.sum()) < 1 << 31:
+        return py1e_order(sizes, num_canonical_nodes, seed, epoch, block_size, np.int32)
+    return get_shuffle(algo, shard_sizes, num_canonical_nodes, seed, epoch, block_size)
 
 
 __all__ = [

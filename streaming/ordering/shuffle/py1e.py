@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from streaming.ordering.shuffle.position_sort import sort_by_position
 from streaming.ordering.shuffle.spans import (
     order_spans_for_epoch,
     part_sample_bounds,
@@ -27,13 +28,14 @@ def draw_positions(
 
     For each span in turn: draw a window ``rng.integers(low, high)``; the span's samples move
     by ``uniform(-c, c)`` with ``c = (window - span_size) / 2`` (0 if the span is larger than
-    the window), clipped so no sample leaves the node.
+    the window), clipped so no sample leaves the node. The shifts are added in place to
+    ``arange(n)`` as floats, span by span (the peer's arithmetic, without a list of arrays).
 
     Returns:
         ``(positions, clipped)``; `clipped` tells whether some span was larger than its window.
     """
     num_samples = sum(span_sizes)
-    shifts = [np.empty(0)]
+    positions = np.arange(num_samples, dtype=np.float64)
     clipped = False
     offset = 0
     for size in span_sizes:
@@ -42,9 +44,9 @@ def draw_positions(
             cutoff, clipped = 0, True
         lower = max(-cutoff, -offset)
         upper = min(cutoff, num_samples - offset - size)
-        shifts.append(rng.uniform(lower, upper, size))
+        positions[offset : offset + size] += rng.uniform(lower, upper, size)
         offset += size
-    return np.arange(num_samples, dtype=np.float64) + np.concatenate(shifts), clipped
+    return positions, clipped
 
 
 def shuffle_py1e(
@@ -60,7 +62,8 @@ def shuffle_py1e(
        ``rng(seed + epoch)`` shuffles the span order inside each node.
     2. Node by node: shuffle the samples inside each span, draw jittered positions
        (`draw_positions`, windows of ``[0.75, 1.25) * block_size``), and sort the node's
-       samples by position (``np.argsort``, as the peer).
+       samples by position: the order of ``np.argsort``, as the peer, computed in linear time
+       (`sort_by_position`).
 
     Warns if a span is larger than its window (that span is then not mixed with others).
 
@@ -74,7 +77,20 @@ def shuffle_py1e(
     Returns:
         The epoch's order: position ``i`` of the output holds the sample ID to visit ``i``-th.
     """
-    spans = order_spans_for_epoch(shard_sizes, num_canonical_nodes, seed, epoch)
+    return py1e_order(shard_sizes, num_canonical_nodes, seed, epoch, block_size, np.int64)
+
+
+def py1e_order(
+    shard_sizes: ArrayLike,
+    num_canonical_nodes: int,
+    seed: int,
+    epoch: int,
+    block_size: int,
+    dtype: type[np.signedinteger],
+) -> NDArray[np.signedinteger]:
+    """`shuffle_py1e`, as `dtype` sample IDs (int32 halves the memory of a large epoch; the
+    draws, and so the order, are the same for any dtype)."""
+    spans = order_spans_for_epoch(shard_sizes, num_canonical_nodes, seed, epoch, dtype)
     rng, ids = spans.epoch_rng, spans.ids
     if len(ids) < num_canonical_nodes:
         raise ValueError(
@@ -92,13 +108,14 @@ def shuffle_py1e(
         span_sizes = spans.span_sizes[spans.part_bounds[node] : spans.part_bounds[node + 1]]
         shuffle_segments(rng, node_ids, span_sizes)
         positions, clipped = draw_positions(rng, span_sizes.tolist(), low, high)
-        node_ids[:] = node_ids[np.argsort(positions)]
+        sort_by_position(node_ids, positions)
+        del positions
         any_clipped |= clipped
     if any_clipped:
         warnings.warn(
             f"Shuffle block_size {block_size} is smaller than some shards' spans: those spans "
             f"are not mixed with their neighbours. Set a larger shuffle_block_size for a "
             f"better shuffle.",
-            stacklevel=2,
+            stacklevel=3,
         )
     return ids

@@ -106,11 +106,26 @@ def divide_spans(
     return piece_sizes, part_bounds
 
 
-def segment_positions(starts: NDArray[np.int64], sizes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Concatenate ``arange(start, start + size)`` for each (start, size), without a Python loop."""
-    offsets = starts_of(sizes)
-    positions = np.arange(int(sizes.sum()), dtype=np.int64)
-    positions += np.repeat(starts - offsets, sizes)
+def segment_positions(
+    starts: NDArray[np.int64], sizes: NDArray[np.int64], dtype: type[np.signedinteger] = np.int64
+) -> NDArray[np.signedinteger]:
+    """Concatenate ``arange(start, start + size)`` for each (start, size), without a Python loop.
+
+    One array and no temporary of its size: it starts as all ones (each element is its
+    predecessor plus one), each segment's first element is set to the jump from the end of the
+    previous segment, and an in-place cumulative sum turns the steps into the values. The result
+    is of `dtype`, which must hold every value.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    starts = np.asarray(starts, dtype=np.int64)
+    nonempty = sizes > 0
+    starts, sizes = starts[nonempty], sizes[nonempty]
+    positions = np.ones(int(sizes.sum()), dtype=dtype)
+    if len(positions):
+        firsts = starts_of(sizes)
+        positions[0] = starts[0]
+        positions[firsts[1:]] = starts[1:] - (starts[:-1] + sizes[:-1] - 1)
+        np.cumsum(positions, dtype=positions.dtype, out=positions)  # each sum is a value
     return positions
 
 
@@ -175,18 +190,32 @@ class EpochSpans(NamedTuple):
 
 
 def order_spans_for_epoch(
-    shard_sizes: ArrayLike, num_canonical_nodes: int, seed: int, epoch: int
+    shard_sizes: ArrayLike,
+    num_canonical_nodes: int,
+    seed: int,
+    epoch: int,
+    dtype: type[np.signedinteger] = np.int64,
 ) -> EpochSpans:
     """Steps 1 to 3 of the module docstring, shared by py1s, py1br and py1e.
 
     The shard order is drawn from ``rng(seed)``; then, from ``rng(seed + epoch)``, the order of
-    the spans within each canonical node, all nodes before any further draw.
+    the spans within each canonical node, all nodes before any further draw. The layout is never
+    built: each span's first sample ID (its shard's first ID plus how far into the shard the
+    span starts) is enough to write the epoch's IDs directly (`segment_positions`), as
+    `dtype` (which must hold the sample count).
     """
     sizes = check_shard_sizes(shard_sizes)
     num_parts = check_num_canonical_nodes(num_canonical_nodes)
-    layout, shard_spans = lay_out_shards(sizes, make_rng(seed), shuffle_samples=False)
+    shard_order = make_rng(seed).permutation(len(sizes))  # the peer's run_rng.shuffle(spans)
+    shard_spans = sizes[shard_order]
     span_sizes, part_bounds = divide_spans(shard_spans, num_parts)
+    # The layout shard each span lies in, and so the sample ID the span starts with.
+    shard_layout_starts = starts_of(shard_spans)
+    span_layout_starts = starts_of(span_sizes)
+    shard = np.searchsorted(shard_layout_starts, span_layout_starts, side="right") - 1
+    first_ids = starts_of(sizes)[shard_order][shard]
+    first_ids += span_layout_starts - shard_layout_starts[shard]
     epoch_rng = make_rng(seed, epoch)
     order = shuffle_span_orders(epoch_rng, part_bounds)
-    ids = gather(layout, starts_of(span_sizes)[order], span_sizes[order])
+    ids = segment_positions(first_ids[order], span_sizes[order], dtype)
     return EpochSpans(ids, span_sizes[order], part_bounds, epoch_rng)
