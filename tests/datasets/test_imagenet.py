@@ -44,7 +44,7 @@ def test_round_trip(tmp_path, layout) -> None:
 
 
 def test_devkit_labels(tmp_path) -> None:
-    pytest.importorskip("scipy")
+    import scipy  # noqa: F401  (installed by `make setup`: fail loudly without it)
     expected = _raw.imagenet(tmp_path / "raw", val_layout="devkit")
     run("imagenet", tmp_path / "raw", tmp_path / "out", splits=["val"])
     check(tmp_path / "out", expected, "val")
