@@ -29,7 +29,6 @@ from streaming.cache.locks import SharedLock, exclusive, lock_path, try_exclusiv
 from streaming.format.errors import FormatError
 from streaming.format.shard import Shard
 from streaming.state import MAX_WORKER_SLOTS, portable, shared_counters
-from streaming.world import worker_info
 
 if TYPE_CHECKING:
     from streaming.stream import Stream
@@ -37,12 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["NodeCache"]
 
 logger = logging.getLogger(__name__)
-
-
-def _in_worker() -> bool:
-    from torch.utils.data import get_worker_info
-
-    return get_worker_info() is not None
 
 
 def _shard_files(shard: Shard) -> list[str]:
@@ -100,8 +93,10 @@ class NodeCache:
     # ---- statistics ------------------------------------------------------------------------
 
     def _count(self, hits: int = 0, misses: int = 0, downloaded: int = 0) -> None:
-        worker, _ = worker_info()
-        row = 3 * (worker + 1 if _in_worker() else 0)
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        row = 3 * (info.id + 1 if info is not None else 0)
         if row + 2 < len(self._stats):
             self._stats[row] += hits
             self._stats[row + 1] += misses

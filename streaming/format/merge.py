@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from streaming.format.files import write_atomic
 from streaming.format.index import INDEX_BASENAME, parse_index
-from streaming.storage.download import download
+from streaming.storage.download import download, upload
 from streaming.storage.registry import get_backend
 
 _FILE_KEYS = ("raw_data", "zip_data", "raw_meta", "zip_meta")
@@ -110,7 +110,7 @@ def _merge_from_list(
         os.makedirs(target_dir, exist_ok=True)
         write_atomic(os.path.join(target_dir, INDEX_BASENAME), [data])
         if remote is not None:
-            get_backend(remote).upload_file(
+            upload(
                 os.path.join(target_dir, INDEX_BASENAME), remote.rstrip("/") + "/" + INDEX_BASENAME
             )
             if local is not None and not keep_local:

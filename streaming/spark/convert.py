@@ -114,8 +114,9 @@ def dataframe_to_mds(
 
         partition = TaskContext.get().partitionId()
         target = part_out(out, partition)
-        if part_is_intact(target):
-            skipped, count = True, -1
+        intact = part_is_intact(target)
+        if intact is not None:
+            skipped, count = True, intact
         else:
             rows = (row for batch in batches for row in arrow_rows(batch, encodings))
             wrap = None
@@ -136,9 +137,7 @@ def dataframe_to_mds(
     parts = [part_out(out, r.partition) for r in results]
     index_urls = [_index_of(p) for p in parts]
     merge_index(index_urls, out, keep_local=True)
-    samples = sum(
-        _count(p) if r.skipped else r.samples for r, p in zip(results, parts, strict=True)
-    )
+    samples = sum(r.samples for r in results)
     summary = ConversionSummary(
         partitions=len(results),
         written=sum(not r.skipped for r in results),
@@ -155,21 +154,3 @@ def _index_of(part: str | tuple[str, str]) -> str | tuple[str, str]:
     if isinstance(part, tuple):
         return (os.path.join(part[0], "index.json"), part[1] + "/index.json")
     return part.rstrip("/") + "/index.json" if "://" in part else os.path.join(part, "index.json")
-
-
-def _count(part: str | tuple[str, str]) -> int:
-    """Samples in a partition written by an earlier run (from its index)."""
-    import json
-    import tempfile
-
-    from streaming.storage.download import download
-
-    where = part[1] if isinstance(part, tuple) else part
-    if "://" not in where:
-        with open(os.path.join(where, "index.json"), "rb") as f:
-            return sum(s["samples"] for s in json.load(f)["shards"])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "index.json")
-        download(where.rstrip("/") + "/index.json", path)
-        with open(path, "rb") as f:
-            return sum(s["samples"] for s in json.load(f)["shards"])

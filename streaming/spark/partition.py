@@ -63,9 +63,10 @@ def _files_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return files
 
 
-def part_is_intact(out: str | tuple[str, str]) -> bool:
-    """Whether a partition written by an earlier run is complete: its ``index.json`` exists and
-    every shard file it lists has the recorded size and hashes."""
+def part_is_intact(out: str | tuple[str, str]) -> int | None:
+    """The sample count of a partition written by an earlier run if it is complete (its
+    ``index.json`` exists and every shard file it lists has the recorded size and hashes), else
+    None."""
     root = _where(out)
     remote = "://" in root
     with tempfile.TemporaryDirectory(prefix="streaming-spark-check-") as tmp:
@@ -83,25 +84,25 @@ def part_is_intact(out: str | tuple[str, str]) -> bool:
 
         index = fetch(INDEX_BASENAME)
         if index is None:
-            return False
+            return None
         try:
             with open(index, "rb") as f:
                 shards = parse_index(f.read(), index)["shards"]
         except FormatError:
-            return False
+            return None
         for entry in shards:
             for info in _files_of(entry):
                 path = fetch(info["basename"])
                 if path is None or os.path.getsize(path) != info["bytes"]:
-                    return False
+                    return None
                 if info.get("hashes"):
                     with open(path, "rb") as f:
                         data = f.read()
                     if any(get_hash(a, data) != h for a, h in info["hashes"].items()):
-                        return False
+                        return None
                 if remote:
                     os.remove(path)
-    return True
+    return sum(entry["samples"] for entry in shards)
 
 
 # ``jpeg`` and ``png`` columns store encoded bytes as they are; ``pil`` needs an image.

@@ -9,40 +9,8 @@ from typing import Any
 import pytest
 
 from tests.storage._fault_proxy import FaultProxy
-from tests.storage.s3.server import (
-    AWS_ENV,
-    AWS_UNSET,
-    MotoServer,
-    new_bucket,
-    s3_client,
-    start_moto,
-)
-
-
-@pytest.fixture(scope="package")
-def moto() -> Iterator[MotoServer]:
-    server = start_moto()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def moto_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in AWS_UNSET:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
-        monkeypatch.setenv(name, value)
-    return moto.endpoint
-
-
-@pytest.fixture
-def bucket(moto: MotoServer) -> str:
-    return new_bucket(moto.endpoint)
-
-
-@pytest.fixture
-def s3(moto: MotoServer) -> Any:
-    return s3_client(moto.endpoint)
+from tests.storage.s3.fixtures import bucket, moto, moto_env, s3  # noqa: F401 (fixtures)
+from tests.storage.s3.server import MotoServer
 
 
 @pytest.fixture

@@ -3,51 +3,11 @@ fresh bucket per test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from streaming.storage import get_backend
 from streaming.storage.s3 import S3Backend
-from tests.storage.s3.server import (
-    AWS_ENV,
-    AWS_UNSET,
-    MotoServer,
-    new_bucket,
-    s3_client,
-    start_moto,
-)
-
-
-@pytest.fixture(scope="package")
-def moto() -> Iterator[MotoServer]:
-    """A moto server, started once for the tests of this package."""
-    server = start_moto()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def moto_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The AWS variables for moto, set for one test (inherited by its DataLoader workers)."""
-    for name in AWS_UNSET:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}.items():
-        monkeypatch.setenv(name, value)
-    return moto.endpoint
-
-
-@pytest.fixture
-def bucket(moto: MotoServer) -> str:
-    """A new, empty bucket."""
-    return new_bucket(moto.endpoint)
-
-
-@pytest.fixture
-def s3(moto: MotoServer) -> Any:
-    """A boto3 client for the test's own setup and checks."""
-    return s3_client(moto.endpoint)
+from tests.storage.s3.fixtures import bucket, moto, moto_env, s3  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
