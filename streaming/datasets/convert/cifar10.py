@@ -1,4 +1,4 @@
-"""CIFAR-10 from its python pickle batches (``cifar-10-python.tar.gz``, extracted).
+"""CIFAR-10 from its python pickle batches (``cifar-10-python.tar.gz``, extracted), read safely.
 
 Each of ``data_batch_1`` .. ``data_batch_5`` (train) and ``test_batch`` (val) is a pickled
 dict with ``b"data"`` (N x 3072 uint8: 1024 red, 1024 green, 1024 blue values per image, rows
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from streaming.datasets.convert.base import Converter, Part, RawDataError, want
+from streaming.datasets.convert.safe_pickle import RefusedGlobalError, load_plain
 
 SPLITS = {"train": [f"data_batch_{i}" for i in range(1, 6)], "val": ["test_batch"]}
 ENCODINGS = ("png", "pil", "jpeg")
@@ -81,10 +81,18 @@ class CIFAR10Converter(Converter):
 
 
 def load_batch(path: str) -> tuple[np.ndarray, list[int]]:
-    """Images (N x 32 x 32 x 3 uint8) and labels of one batch file, checked."""
+    """Images (N x 32 x 32 x 3 uint8) and labels of one batch file, checked.
+
+    The official batches are pickles; they are read with `load_plain`, which builds only
+    dicts, lists, strings, numbers and NumPy arrays, so a crafted file cannot run code.
+    """
     try:
         with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="bytes")  # the official batches are pickles
+            obj = load_plain(f, encoding="bytes")
+    except RefusedGlobalError as err:
+        raise RawDataError(
+            f"{path!r} is not a CIFAR-10 batch and was not unpickled: {err}"
+        ) from None
     except Exception as err:
         raise RawDataError(f"{path!r} is not a CIFAR-10 pickle batch ({err})") from None
     if not isinstance(obj, dict):
