@@ -22,6 +22,7 @@ from streaming.format.errors import ShardTooLargeError
 from streaming.format.files import write_atomic
 from streaming.format.hashing import get_hash, hash_chunks, is_hash
 from streaming.format.index import INDEX_BASENAME, write_index
+from streaming.format.output import OutputLock, check_replaceable
 from streaming.format.sizes import bytes_to_int
 from streaming.storage.upload import get_uploader
 
@@ -93,12 +94,22 @@ class Writer:
         self.compression = compression
         self.hashes = hashes
         self.size_limit = limit
-        self.uploader = get_uploader(
-            out,
-            keep_local=keep_local,
-            exist_ok=kwargs.get("exist_ok", False),
-            retry=int(kwargs.get("retry") or 2),
-        )
+        # One writer per output directory, taken before exist_ok may delete anything.
+        local = _local_dir(out)
+        self._lock_dir = local
+        self._lock = OutputLock(local) if local else None
+        try:
+            if kwargs.get("exist_ok") and local:
+                check_replaceable(local)
+            self.uploader = get_uploader(
+                out,
+                keep_local=keep_local,
+                exist_ok=kwargs.get("exist_ok", False),
+                retry=int(kwargs.get("retry") or 2),
+            )
+        except BaseException:
+            self._release_lock()
+            raise
         self.local = self.uploader.local
         self.remote = self.uploader.remote
         self.max_workers = int(kwargs.get("max_workers") or 2)
@@ -112,6 +123,7 @@ class Writer:
         self.shards: list[dict[str, Any]] = []
         self.samples_written = 0
         self._finished = False
+        self._stopped = False  # stopped by an exception: shards kept, no index (see __exit__)
         self._new_shard()
 
     # -- to be provided by subclasses ---------------------------------------------------------
@@ -260,24 +272,38 @@ class Writer:
         return raw_info, zip_info
 
     def finish(self) -> None:
-        """Flush the last shard, wait for every shard, then write and upload `index.json`."""
+        """Flush the last shard, wait for every shard, then write and upload `index.json`.
+
+        After a `with` block was left by an exception (which writes no index), calling
+        `finish()` deliberately publishes the samples written until then.
+        """
         if self._finished:
             return
+        if self._stopped and self._lock_dir and not (self._lock and self._lock.held):
+            self._lock = OutputLock(self._lock_dir)
+        try:
+            self._flush_all()
+            self._finished = True
+            self._executor.shutdown(wait=True)
+            try:
+                write_index(os.path.join(self.local, INDEX_BASENAME), self.shards)
+                self.uploader.upload(INDEX_BASENAME)
+            except BaseException:
+                self.uploader.abort()  # no index was published: drop a temporary staging copy
+                raise
+            if self._progress is not None:
+                self._progress.close()
+            self.uploader.finish()
+        finally:
+            if self._finished:
+                self._release_lock()
+
+    def _flush_all(self) -> None:
+        """Hand over the buffered samples and wait until every shard is written."""
         if self._sizes:
             self.flush_shard()
         while self._pending:
             self._reap(block=True)
-        self._finished = True
-        self._executor.shutdown(wait=True)
-        try:
-            write_index(os.path.join(self.local, INDEX_BASENAME), self.shards)
-            self.uploader.upload(INDEX_BASENAME)
-        except BaseException:
-            self.uploader.abort()  # no index was published: drop a temporary staging copy
-            raise
-        if self._progress is not None:
-            self._progress.close()
-        self.uploader.finish()
 
     def _abort(self) -> None:
         """Stop without writing an index: shards already written stay, unnamed by any index."""
@@ -289,6 +315,11 @@ class Writer:
         if self._progress is not None:
             self._progress.close()
         self.uploader.abort()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if getattr(self, "_lock", None) is not None:
+            self._lock.release()
 
     def __enter__(self) -> Writer:
         return self
@@ -299,12 +330,45 @@ class Writer:
             return
         if self._finished:
             return
-        # As the peer does, keep the complete samples written before the error: finish the
-        # shards and the index, unless a background write failed (then a shard is missing).
+        # Unlike the peer, an exception (Ctrl-C included) writes no index: a dataset cut short
+        # must not look complete. The shards of the samples written so far are kept, and
+        # finish() publishes them deliberately.
         if isinstance(exc, WriterError):
             self._abort()
             return
         try:
-            self.finish()
+            self._flush_all()
         except BaseException:
             self._abort()
+            if isinstance(exc, BaseException):
+                exc.add_note(
+                    f"{type(self).__name__} stopped: no index.json was written in "
+                    f"{self.remote or self.local!r}, and its last shards may be missing."
+                )
+            return
+        self._stopped = True
+        self._executor.shutdown(wait=True)
+        if self._progress is not None:
+            self._progress.close()
+        self._release_lock()
+        if isinstance(exc, BaseException):
+            exc.add_note(self._stopped_note())
+
+    def _stopped_note(self) -> str:
+        return (
+            f"{type(self).__name__} stopped after {self.samples_written} samples in "
+            f"{len(self.shards)} shards: no index.json was written in "
+            f"{self.remote or self.local!r}, so the dataset does not look complete. The shards "
+            "are kept. To publish these samples deliberately, call writer.finish(); to combine "
+            "parts written by separate writers, use streaming.format.merge_index."
+        )
+
+
+def _local_dir(out: str | tuple[str, str]) -> str | None:
+    """The local directory a writer writes, or None for a remote URL (a fresh temporary one)."""
+    if isinstance(out, (tuple, list)):
+        return os.fspath(out[0]) if len(out) == 2 and out[0] else None
+    if isinstance(out, (str, os.PathLike)):
+        path = os.fspath(out)
+        return None if "://" in path else path
+    return None

@@ -1,8 +1,10 @@
 """A writer stopped part-way never leaves an index.json that names a missing or partial shard.
 
-Stopped by an exception in the caller's code (the complete samples are kept, as the peer
-does), by Ctrl-C, by SIGKILL (no index at all: it is written last), or by a failure of the
-background thread that writes shards (no index, and the error says what failed).
+Stopped by an exception in the caller's code or by Ctrl-C (no index, unlike the peer, which
+publishes a dataset cut short as if complete: the shards of the samples written so far are
+kept, the exception carries a note saying how many and how to publish them with finish()), by
+SIGKILL (no index at all: it is written last), or by a failure of the background thread that
+writes shards (no index, and the error says what failed).
 """
 
 from __future__ import annotations
@@ -62,32 +64,58 @@ class Boom(Exception):
     pass
 
 
+def _shard_ids(out: Path) -> list[int]:
+    """The ids of every sample in the whole shard files of `out` (no index needed)."""
+    ids = []
+    for path in sorted(out.glob("shard.*.mds")):
+        assert _is_complete_mds(path), f"{path.name} is partial"
+        data = path.read_bytes()
+        (n,) = struct.unpack_from("<I", data, 0)
+        offsets = struct.unpack_from(f"<{n + 1}I", data, 4)
+        ids += [struct.unpack_from("<q", data, offsets[i] + 4)[0] for i in range(n)]
+    return ids
+
+
+NOTE = (
+    "MDSWriter stopped after {n} samples in {shards} shards: no index.json was written in "
+    "{out!r}, so the dataset does not look complete. The shards are kept. To publish these "
+    "samples deliberately, call writer.finish(); to combine parts written by separate writers, "
+    "use streaming.format.merge_index."
+)
+
+
 @pytest.mark.parametrize("compression", [None, "zstd"])
-def test_exception_in_user_code_keeps_the_complete_samples(
+def test_exception_in_user_code_writes_no_index_and_keeps_the_shards(
     tmp_path: Path, compression: str | None
 ) -> None:
-    with pytest.raises(Boom):
+    with pytest.raises(Boom) as info:
         with MDSWriter(
             out=str(tmp_path), columns=COLUMNS, size_limit=1000, compression=compression
         ) as out:
             for i in range(57):
                 out.write(_sample(i))
             raise Boom
-    assert len(json.loads((tmp_path / "index.json").read_bytes())["shards"]) > 3
+    assert not (tmp_path / "index.json").exists()
+    assert info.value.__notes__ == [NOTE.format(n=57, shards=10, out=str(tmp_path))]
     assert not list(tmp_path.glob("*.tmp-*"))
-    if compression:
-        assert [s["id"] for s in LocalDataset(str(tmp_path))] == list(range(57))
-    else:
+    assert not Path(f"{tmp_path}.lock").exists()  # the output lock is released
+    if not compression:
+        assert _shard_ids(tmp_path) == list(range(57))  # the buffered samples were flushed too
+    out.finish()  # publishing deliberately
+    assert [s["id"] for s in LocalDataset(str(tmp_path))] == list(range(57))
+    if not compression:
         assert _check_index(tmp_path) == list(range(57))
 
 
-def test_keyboard_interrupt_in_user_code_keeps_the_complete_samples(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt):
+def test_keyboard_interrupt_in_user_code_writes_no_index(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt) as info:
         with MDSWriter(out=str(tmp_path), columns=COLUMNS, size_limit=1000) as out:
             for i in range(30):
                 out.write(_sample(i))
             raise KeyboardInterrupt
-    assert _check_index(tmp_path) == list(range(30))
+    assert not (tmp_path / "index.json").exists()
+    assert info.value.__notes__ == [NOTE.format(n=30, shards=5, out=str(tmp_path))]
+    assert _shard_ids(tmp_path) == list(range(30))
 
 
 def test_keyboard_interrupt_while_handing_over_a_shard(tmp_path: Path, monkeypatch) -> None:
@@ -107,9 +135,11 @@ def test_keyboard_interrupt_while_handing_over_a_shard(tmp_path: Path, monkeypat
         with out:
             for i in range(100):
                 out.write(_sample(i))
-    if (tmp_path / "index.json").exists():
-        ids = _check_index(tmp_path)
-        assert ids == list(range(len(ids)))
+    assert not (tmp_path / "index.json").exists()
+    ids = _shard_ids(tmp_path)
+    assert ids == list(range(out.samples_written)) and len(ids) >= 14
+    out.finish()
+    assert _check_index(tmp_path) == ids
 
 
 class _InterruptedWait:
@@ -147,8 +177,10 @@ def test_keyboard_interrupt_while_waiting_for_a_shard(tmp_path: Path, monkeypatc
         with out:
             for i in range(100):
                 out.write(_sample(i))
-    ids = _check_index(tmp_path)  # as for any exception, the complete samples are kept
-    assert ids == list(range(len(ids))) and len(ids) >= 14
+    assert not (tmp_path / "index.json").exists()  # as for any exception: no index
+    out.finish()  # the complete samples were kept, and finish() publishes them
+    ids = _check_index(tmp_path)
+    assert ids == list(range(out.samples_written)) and len(ids) >= 14
 
 
 def test_keyboard_interrupt_while_waiting_leaves_no_bad_index(tmp_path: Path, monkeypatch) -> None:
@@ -214,14 +246,13 @@ def test_ctrl_c_mid_write(tmp_path: Path, shards_first: int, slow: bool) -> None
     out = tmp_path / "ds"
     proc = _start_writer(out, slow)
     _wait_for_shards(proc, out, shards_first)
-    _stop(proc, signal.SIGINT)
+    err = _stop(proc, signal.SIGINT)
     assert proc.returncode != 0  # the interrupt went on up after the writer stopped
-    for path in out.glob("shard.*.mds"):
-        assert _is_complete_mds(path), f"{path.name} is partial"
-    if (out / "index.json").exists():  # the writer kept the complete samples
-        ids = _check_index(out)
-        assert len(ids) >= 7 * shards_first  # a shard holds 7 samples
-        assert ids == list(range(len(ids)))
+    assert not (out / "index.json").exists()  # a dataset cut short never looks complete
+    ids = _shard_ids(out)  # the complete samples are kept in whole shards
+    assert len(ids) >= 7 * shards_first  # a shard holds 7 samples
+    assert ids == list(range(len(ids)))
+    assert "MDSWriter stopped after" in err and "writer.finish()" in err
 
 
 @pytest.mark.parametrize("shards_first", [3, 12])
