@@ -19,6 +19,7 @@ same results and the same exception types, raised in the same order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,13 +83,29 @@ def parse_epoch_size(epoch_size: int | str | None) -> int | None:
     """
     if not epoch_size:
         return None
-    value = number_abbrev_to_int(epoch_size)
+    value = _truncated_count(epoch_size)
     if value < 0:
         raise StreamWeightError(
             f"epoch_size={epoch_size!r} is negative: give the number of samples per epoch over "
             "all streams, or None for the streams' natural size"
         )
     return value or None
+
+
+_SUFFIXES = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+
+
+def _truncated_count(epoch_size: int | float | str) -> int:
+    """The peer's ``number_abbrev_to_int``: a float or a fractional count with a suffix is
+    truncated toward zero (``50.5`` and ``"0.0505k"`` are 50); other strings as
+    `number_abbrev_to_int`."""
+    if isinstance(epoch_size, float):
+        return int(epoch_size)
+    if isinstance(epoch_size, str):
+        m = re.fullmatch(r"\s*(-?(?:\d+(?:\.\d*)?|\.\d+))\s*([kmbt])\s*", epoch_size, re.I)
+        if m:
+            return int(float(m.group(1)) * _SUFFIXES[m.group(2).lower()])
+    return number_abbrev_to_int(epoch_size)
 
 
 def _weight_of(stream: Any) -> tuple[Any, Any, Any]:
