@@ -231,19 +231,26 @@ def get_compression_extension(algo: str) -> str:
     return parse_compression(algo)[0]
 
 
-def compress(algo: str, data: bytes) -> bytes:
-    """Compress `data` with `algo` (``"zstd"``, ``"br:5"``, ...)."""
+def compress(algo: str | None, data: bytes) -> bytes:
+    """Compress `data` with `algo` (``"zstd"``, ``"br:5"``, ...); None returns `data` as is."""
+    if algo is None:
+        return data
     family, level = parse_compression(algo)
     return _FAMILIES[family].compress(data, level)
 
 
-def decompress(algo: str, data: bytes, what: str = "data", max_size: int | None = None) -> bytes:
+def decompress(
+    algo: str | None, data: bytes, what: str = "data", max_size: int | None = None
+) -> bytes:
     """Decompress `data`; a failure raises `DecompressionError` naming `what` (e.g. the file).
+    With `algo` None, `data` is returned as is (as the peer does).
 
     With `max_size` (the raw size that index.json records), output past it fails as soon as it
     is seen, so a corrupt or hostile file cannot make us allocate much more than `max_size`
     (brotli may overshoot by about 1 MiB before the check; the others by at most one byte).
     """
+    if algo is None:
+        return data
     family, _ = parse_compression(algo)
     if not isinstance(data, bytes):
         data = bytes(data)
