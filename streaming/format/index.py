@@ -11,10 +11,15 @@ import os
 from typing import Any
 
 from streaming.format.compression import is_compression
-from streaming.format.errors import IndexFormatError
+from streaming.format.errors import IndexFormatError, IndexJSONError
 from streaming.format.files import write_atomic
 
 INDEX_BASENAME = "index.json"
+
+#: The most bytes a shard file may declare: offsets are uint32 (MDS, and the split formats' meta).
+#: A compressed file may be slightly larger than its raw form, so it gets a little more room.
+MAX_FILE_BYTES = 2**32 - 1
+_MAX_ZIP_BYTES = 2**32 + (1 << 24)
 
 _FORMATS = {"mds", "json", "csv", "tsv", "xsv"}
 _SPLIT_FORMATS = {"json", "csv", "tsv", "xsv"}
@@ -52,7 +57,9 @@ def parse_index(raw: bytes, path: str) -> dict[str, Any]:
     try:
         obj = json.loads(raw)
     except (ValueError, RecursionError) as err:  # also bad UTF-8, too deep, too many digits
-        raise IndexFormatError(f"Malformed index {path!r}: not valid JSON ({err})") from None
+        what = "it is empty" if not raw.strip() else f"not valid JSON ({err})"
+        doc, pos = (err.doc, err.pos) if isinstance(err, json.JSONDecodeError) else ("", 0)
+        raise IndexJSONError(f"Malformed index {path!r}: {what}", doc, pos) from None
     if not isinstance(obj, dict):
         raise IndexFormatError(f"Malformed index {path!r}: expected a JSON object at the top")
     version = obj.get("version")
@@ -129,9 +136,13 @@ def _validate_columns(shard: dict, i: int, path: str, keys: tuple[str, ...]) -> 
         lengths.add(len(value))
     if len(lengths) != 1:
         raise _fail(path, i, f"{', '.join(keys)} must have the same length")
+    seen = set()
     for name in shard["column_names"]:
         if not isinstance(name, str):
             raise _fail(path, i, f"column names must be strings, got {name!r}")
+        if name in seen:
+            raise _fail(path, i, f"column {name!r} appears twice in 'column_names'")
+        seen.add(name)
     for enc in shard["column_encodings"]:
         if not isinstance(enc, str):
             raise _fail(path, i, f"column encodings must be strings, got {enc!r}")
@@ -158,9 +169,20 @@ def _validate_file(info: Any, key: str, i: int, path: str, required: bool) -> No
         raise _fail(
             path, i, f"{key}.basename {basename!r} must be a relative path inside the dataset"
         )
+    if norm == INDEX_BASENAME or norm.split("/")[0] == ".streaming":
+        raise _fail(
+            path, i, f"{key}.basename {basename!r} names the index or the cache's records, not a "
+            "shard file"
+        )  # fmt: skip
     size = info.get("bytes")
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**63:
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size:
         raise _fail(path, i, f"{key}.bytes must be a non-negative integer, got {size!r}")
+    limit = _MAX_ZIP_BYTES if key.startswith("zip_") else MAX_FILE_BYTES
+    if size > limit:
+        raise _fail(
+            path, i, f"{key}.bytes is {size}, past the {limit}-byte limit of a shard file "
+            "(MDS offsets are 32-bit, so no shard reaches 4 GiB)"
+        )  # fmt: skip
     hashes = info.get("hashes", {})
     if not isinstance(hashes, dict) or not all(isinstance(h, str) for h in hashes.values()):
         raise _fail(path, i, f"{key}.hashes must be an object of algorithm to hex digest")
