@@ -1,9 +1,11 @@
 """``streaming inspect URL``: what a dataset holds, read from its index, and what looks wrong.
 
 Prints each dataset's shards, samples, columns and encodings, compression, hashes and bytes,
-then its problems: columns that differ between shards, unknown or unsafe encodings, empty
-shards, shards without hashes, and (for a local dataset) shard files that are missing or of the
-wrong size. For a remote URL only ``index.json`` is downloaded.
+then its problems: every index field the reader would refuse (`streaming.cli.checks`), columns
+that differ between shards, file names used twice, and (for a local dataset) shard files that
+are missing or of the wrong size; then notes on what is valid but worth knowing: empty shards,
+shards without hashes, ``pkl`` columns. For a remote URL only ``index.json`` is downloaded.
+The command exits with 1 if it lists any problem (notes do not count).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections import Counter
 from typing import Any
 
+from streaming.cli.checks import index_problems, parse_leniently, shard_problems
 from streaming.cli.location import DatasetDir, find_datasets
 
 HELP = "print a dataset's shards, samples, columns, compression, bytes and problems"
@@ -26,13 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the report; exit 0 even when problems are found (``verify`` is the check)."""
-    reports = [summarize(d) for d in find_datasets(args.url)]
+    """Print the report; exit 1 if it lists any problem."""
+    reports = [summarize(d) for d in find_datasets(args.url, parse=parse_leniently)]
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
     else:
         print("\n\n".join(format_report(r) for r in reports))
-    return 0
+    return 1 if any(r["problems"] for r in reports) else 0
 
 
 def columns_of(shard: dict[str, Any]) -> list[tuple[str, str, int | None]]:
@@ -45,45 +47,46 @@ def columns_of(shard: dict[str, Any]) -> list[tuple[str, str, int | None]]:
 
 def summarize(dataset: DatasetDir) -> dict[str, Any]:
     """The facts `format_report` prints, as a JSON-ready dict."""
-    from streaming.format.mds.encodings import is_mds_encoding
-
-    shards = dataset.index["shards"]
-    counts = [s["samples"] for s in shards]
-    raw = sum(_bytes(s, "raw_data") + _bytes(s, "raw_meta") for s in shards)
-    stored = sum(_stored(s) for s in shards)
-    problems = []
-    columns = columns_of(shards[0]) if shards else []
-    for i, shard in enumerate(shards):
+    problems = [f"index.json: {p}" for p in index_problems(dataset.index)]
+    shards = []  # the well-formed entries: only they are summed up
+    for i, entry in enumerate(dataset.index["shards"]):
+        found = shard_problems(entry)
+        problems += [f"shard {i}: {p}" for p in found]
+        if not found:
+            shards.append((i, entry))
+    counts = [s["samples"] for _, s in shards]
+    raw = sum(_bytes(s, "raw_data") + _bytes(s, "raw_meta") for _, s in shards)
+    stored = sum(_stored(s) for _, s in shards)
+    notes = []
+    columns = columns_of(shards[0][1]) if shards else []
+    for i, shard in shards:
         name = shard["raw_data"]["basename"]
         if columns_of(shard) != columns:
-            problems.append(f"shard {i} ({name}) has other columns than shard 0")
+            problems.append(f"shard {i} ({name}) has other columns than shard {shards[0][0]}")
         if not shard["samples"]:
-            problems.append(f"shard {i} ({name}) holds no samples")
+            notes.append(f"shard {i} ({name}) holds no samples")
         if not shard.get("hashes"):
-            problems.append(f"shard {i} ({name}) records no hashes: verify can check sizes only")
+            notes.append(f"shard {i} ({name}) records no hashes: verify can check sizes only")
         if dataset.local is not None:
             problems += _file_problems(dataset, i, shard)
     for col, enc, _ in columns:
-        if shards and shards[0]["format"] == "mds" and not is_mds_encoding(enc):
-            problems.append(f"column {col!r} has an unknown encoding {enc!r}")
         if enc == "pkl":
-            problems.append(f"column {col!r} is pkl: reading it runs code (allow_unsafe_types)")
-    basenames = Counter(s["raw_data"]["basename"] for s in shards)
-    problems += [f"{n!r} is named by {c} shards" for n, c in basenames.items() if c > 1]
+            notes.append(f"column {col!r} is pkl: reading it runs code (allow_unsafe_types)")
     return {
         "url": dataset.url,
         "index_bytes": dataset.index_bytes,
         "shards": len(shards),
-        "formats": sorted({s["format"] for s in shards}),
+        "formats": sorted({s["format"] for _, s in shards}),
         "samples": sum(counts),
         "samples_per_shard": [min(counts), max(counts)] if counts else [0, 0],
         "columns": [{"name": n, "encoding": e, "size": z} for n, e, z in columns],
-        "compression": sorted({s.get("compression") or "none" for s in shards}),
-        "hashes": sorted({h for s in shards for h in s.get("hashes", [])}),
-        "size_limit": sorted({s.get("size_limit") for s in shards}, key=lambda v: v or 0),
+        "compression": sorted({s.get("compression") or "none" for _, s in shards}),
+        "hashes": sorted({h for _, s in shards for h in s.get("hashes", [])}),
+        "size_limit": sorted({s.get("size_limit") for _, s in shards}, key=lambda v: v or 0),
         "raw_bytes": raw,
         "stored_bytes": stored,
         "problems": problems,
+        "notes": notes,
     }
 
 
@@ -144,12 +147,20 @@ def format_report(r: dict[str, Any]) -> str:
     ]
     if r["problems"]:
         lines.append(f"  problems     {len(r['problems'])}:")
-        lines += [f"    - {p}" for p in r["problems"][:50]]
-        if len(r["problems"]) > 50:
-            lines.append(f"    ... and {len(r['problems']) - 50} more")
+        lines += _listed(r["problems"])
     else:
         lines.append("  problems     none found")
+    if r["notes"]:
+        lines.append(f"  notes        {len(r['notes'])}:")
+        lines += _listed(r["notes"])
     return "\n".join(lines)
+
+
+def _listed(items: list[str], most: int = 50) -> list[str]:
+    lines = [f"    - {p}" for p in items[:most]]
+    if len(items) > most:
+        lines.append(f"    ... and {len(items) - most} more")
+    return lines
 
 
 def _human(n: float) -> str:

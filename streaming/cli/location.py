@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +37,21 @@ class DatasetDir:
         return f"{self.url.rstrip('/')}/{basename}"
 
 
-def find_datasets(url: str) -> list[DatasetDir]:
-    """The datasets at `url`: itself if it holds an index, else its shallowest sub-datasets."""
+Parse = Callable[[bytes, str], dict[str, Any]]
+
+
+def find_datasets(url: str, parse: Parse = parse_index) -> list[DatasetDir]:
+    """The datasets at `url`: itself if it holds an index, else its shallowest sub-datasets.
+
+    `parse` turns an index's bytes (and its path, for messages) into `DatasetDir.index`.
+    """
     local = local_path_of(url)
     if local is not None:
-        return [_read_local(d) for d in _local_roots(local)]
+        return [_read_local(d, parse) for d in _local_roots(local)]
     backend = get_backend(url)
     base = url.rstrip("/")
     if backend.exists(f"{base}/{INDEX_BASENAME}"):
-        return [_read_remote(base)]
+        return [_read_remote(base, parse)]
     names = [n for n in backend.list_prefix(base) if os.path.basename(n) == INDEX_BASENAME]
     dirs = _shallowest([os.path.dirname(n) for n in names])
     if not dirs:
@@ -52,7 +59,7 @@ def find_datasets(url: str) -> list[DatasetDir]:
             f"No dataset at {url!r}: there is no index.json in it or below it",
             "give the directory that holds index.json, or its parent",
         )
-    return [_read_remote(f"{base}/{d}") for d in dirs]
+    return [_read_remote(f"{base}/{d}", parse) for d in dirs]
 
 
 def _local_roots(path: str) -> list[str]:
@@ -87,21 +94,21 @@ def _shallowest(dirs: list[str]) -> list[str]:
     return sorted(kept)
 
 
-def _read_local(path: str) -> DatasetDir:
+def _read_local(path: str, parse: Parse) -> DatasetDir:
     index_path = os.path.join(path, INDEX_BASENAME)
     with open(index_path, "rb") as f:
         raw = f.read()
-    return DatasetDir(path, path, parse_index(raw, index_path), len(raw))
+    return DatasetDir(path, path, parse(raw, index_path), len(raw))
 
 
-def _read_remote(url: str) -> DatasetDir:
+def _read_remote(url: str, parse: Parse) -> DatasetDir:
     index_url = f"{url}/{INDEX_BASENAME}"
     with tempfile.TemporaryDirectory(prefix="streaming-cli-") as tmp:
         path = os.path.join(tmp, INDEX_BASENAME)
         download(index_url, path)
         with open(path, "rb") as f:
             raw = f.read()
-    return DatasetDir(url, None, parse_index(raw, index_url), len(raw))
+    return DatasetDir(url, None, parse(raw, index_url), len(raw))
 
 
 def fetch(dataset: DatasetDir, basename: str, tmp: str) -> str | None:

@@ -85,7 +85,7 @@ def test_inspect_reports_problems(dataset, tmp_path, capsys) -> None:
     (ds / "train" / "part-00001" / "shard.00000.mds").unlink()
     with open(ds / "train" / "part-00002" / "shard.00000.mds", "ab") as f:
         f.write(b"extra")
-    assert main(["inspect", str(ds / "train")]) == 0
+    assert main(["inspect", str(ds / "train")]) == 1  # it lists problems
     out = capsys.readouterr().out
     assert "problems     2:" in out
     assert "shard 1: part-00001/shard.00000.mds is missing" in out
