@@ -20,6 +20,7 @@ SCHEMES: dict[str, tuple[str, str, str | None]] = {
     "gs": ("streaming.storage.gcs", "GCSBackend", "gcs"),
     "oci": ("streaming.storage.oci", "OCIBackend", "oci"),
     "azure": ("streaming.storage.azure", "AzureBackend", "azure"),
+    "sftp": ("streaming.storage.sftp", "SFTPBackend", "sftp"),
 }
 
 _lock = threading.Lock()
