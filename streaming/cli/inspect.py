@@ -75,7 +75,8 @@ def summarize(dataset: DatasetDir) -> dict[str, Any]:
     return {
         "url": dataset.url,
         "index_bytes": dataset.index_bytes,
-        "shards": len(shards),
+        "shards": len(dataset.index["shards"]),
+        "malformed_shards": len(dataset.index["shards"]) - len(shards),
         "formats": sorted({s["format"] for _, s in shards}),
         "samples": sum(counts),
         "samples_per_shard": [min(counts), max(counts)] if counts else [0, 0],
@@ -137,7 +138,10 @@ def format_report(r: dict[str, Any]) -> str:
     limits = ", ".join(_human(v) if v else "none" for v in r["size_limit"])
     lines = [
         f"{r['url']}",
-        f"  shards       {r['shards']:,} ({', '.join(r['formats']) or '-'})",
+        f"  shards       {r['shards']:,} ({', '.join(r['formats']) or '-'})" + (
+            f", {r['malformed_shards']:,} malformed (left out below)"
+            if r["malformed_shards"] else ""
+        ),
         f"  samples      {r['samples']:,} ({per_shard} per shard)",
         f"  columns      {cols or '-'}",
         f"  compression  {', '.join(r['compression']) or '-'}",
