@@ -196,7 +196,9 @@ def test_a_shard_failing_its_size_check_is_not_called_unhashed(clean, tmp_path, 
     )
 
 
-def test_messages_name_the_remote_url_not_a_temporary_copy(tmp_path, fake_store, capsys) -> None:
+def test_messages_name_the_remote_url_not_a_temporary_copy(
+    tmp_path, fake_store, capsys  # noqa: F811
+) -> None:
     ds = write(tmp_path / "ds", compression="zstd",
                rows=lambda i: {"x": broken_png(i) if i == 1 else png(i), "y": i})  # fmt: skip
     edit_index(ds, lambda shards: shards[3].update(samples=3))
