@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/resume_bench.py [--samples 1000000] [--repeat 3] [--workers 0,2]
 
 What is timed, in a fresh process per run (imports done before the clock starts), for each
-library under Composer 0.32.1 (ours: ``integrations.composer.build_dataspec`` + `StreamingCursor`
-in .venv; the peer: its ``StreamingDataset`` in a plain DataLoader, as llm-foundry does, in its own
-venv from ``scripts/peer_venv.sh mosaic``):
+library under Composer 0.32.1 (ours: ``streaming.integrations.composer.build_dataspec`` +
+`StreamingCursor` in .venv; the peer: its ``StreamingDataset`` in a plain DataLoader, as
+llm-foundry does, in its own venv from ``scripts/peer_venv.sh mosaic``):
 
 * ``dataset``: building the dataset and DataLoader (the same whether fresh or resuming);
 * ``Trainer``: ``Trainer(...)``; with ``load_path`` it loads the checkpoint there (model,
@@ -70,7 +70,7 @@ def _collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
 def _trainer_parts(lib: str, data: str, workers: int) -> tuple[Any, list[Any]]:
     """(train_dataloader, extra callbacks) as a user of `lib` writes them."""
     if lib == "ours":
-        from integrations.composer import StreamingCursor, build_dataspec
+        from streaming.integrations.composer import StreamingCursor, build_dataspec
 
         spec = build_dataspec(local=data, batch_size=BATCH, shuffle=True, shuffle_seed=SEED,
                               num_workers=workers, collate_fn=_collate)  # fmt: skip

@@ -1,2 +1,2 @@
-"""Adapters for PyTorch Lightning (`integrations.lightning`) and MosaicML Composer
-(`integrations.composer`). They import the core; the core never imports them."""
+"""Adapters for PyTorch Lightning (`streaming.integrations.lightning`) and MosaicML Composer
+(`streaming.integrations.composer`). They import the core; the core never imports them."""

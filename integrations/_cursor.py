@@ -130,7 +130,8 @@ class CursorLoader(DataLoader):
                 self.dataset.trainer_position_pending = False
                 warnings.warn(
                     "Resuming from a checkpoint without a dataset state: the data restarts at "
-                    "the start of the epoch. Add integrations.composer.StreamingCursor() to the "
+                    "the start of the epoch. Add streaming.integrations.composer.StreamingCursor() "
+                    "to the "
                     "Trainer's callbacks to resume where the trainer's counters say.",
                     stacklevel=2,
                 )

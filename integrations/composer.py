@@ -4,8 +4,9 @@ Composer saves ``dataset.state_dict(sample_in_epoch, True)`` in every checkpoint
 samples trained over all ranks after each step, and on ``Trainer(load_path=...)`` or autoresume
 calls ``dataset.load_state_dict(obj)`` before training; a dataset with ``load_state_dict`` is
 trusted to resume by itself, so Composer never spins through the skipped batches. The dataset of
-the DataSpec is a `CursorDataset` (see `integrations._cursor`), which keeps mosaicml-streaming's
-state keys, so checkpoints move between the two libraries, and fixes what that state gets wrong:
+the DataSpec is a `CursorDataset` (see `streaming.integrations._cursor`), which keeps
+mosaicml-streaming's state keys, so checkpoints move between the two libraries, and fixes what
+that state gets wrong:
 an end-of-epoch checkpoint resumes at the next epoch (the peer repeats the epoch).
 
 `StreamingCursor`, the callback, is optional: it also saves the cursor among the callbacks'
@@ -21,9 +22,9 @@ from typing import Any
 from composer.core import Callback, DataSpec, State
 from composer.loggers import Logger
 
-from integrations._cursor import CursorDataset, CursorLoader
-from integrations._metrics import StallMeter
 from streaming.dataset import StreamingDataset
+from streaming.integrations._cursor import CursorDataset, CursorLoader
+from streaming.integrations._metrics import StallMeter
 from streaming.loader import batch_length
 
 __all__ = ["StreamingCursor", "build_dataspec"]
@@ -64,7 +65,7 @@ def build_dataspec(
         device_transform: ``(batch, epoch) -> batch`` run on the device batch (Composer's
             ``microbatch_transforms``, which run after the batch moved to the device; its
             ``batch_transforms`` run before, on the CPU), e.g.
-            `integrations.vision.image_device_transform`.
+            `streaming.integrations.vision.image_device_transform`.
         dataset_class: `StreamingDataset` or a typed reader (``StreamingImageNet``...); its
             own options go in `dataset_kwargs` too, or in `reader_options`.
         reader_options: Options of `dataset_class` beyond `StreamingDataset`'s, kept apart
@@ -119,7 +120,7 @@ class StreamingCursor(Callback):
     resumes the data at the cursor it saved itself (under ``state['callbacks']``) or, if there is
     none, where Composer's restored timestamp says (its epoch and the samples trained in it). It
     logs ``data/wait_s``, ``data/samples_per_s`` and the dataset's cache counters (see
-    `integrations._metrics`) through Composer's loggers.
+    `streaming.integrations._metrics`) through Composer's loggers.
 
     Args:
         log_metrics: Log the data-stall metrics.

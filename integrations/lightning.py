@@ -4,8 +4,9 @@
 resume, exactly the samples an uninterrupted run would have trained. The DataModule installs
 `StreamingCursor`, a callback that counts the samples each training step consumed (in the main
 process, after the step: immune to Lightning's one-batch prefetch and to DataLoader workers) and
-saves the cursor (see `integrations._cursor`) in the checkpoint. The cursor is restored before the
-train DataLoader exists or is iterated, and does not rely on Lightning's loader-state hooks, which
+saves the cursor (see `streaming.integrations._cursor`) in the checkpoint. The cursor is restored
+before the train DataLoader exists or is iterated, and does not rely on Lightning's loader-state
+hooks, which
 ``trainer.estimated_stepping_batches`` bypasses (Lightning-AI/pytorch-lightning#20550).
 """
 
@@ -20,9 +21,9 @@ from typing import Any
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
-from integrations._cursor import CursorDataset, CursorLoader
-from integrations._metrics import StallMeter
 from streaming.dataset import StreamingDataset
+from streaming.integrations._cursor import CursorDataset, CursorLoader
+from streaming.integrations._metrics import StallMeter
 from streaming.loader import batch_length
 from streaming.stream import Stream
 
@@ -178,7 +179,7 @@ class StreamingDataModule(pl.LightningDataModule):
         log_metrics: Log data-stall metrics (see `StreamingCursor`).
         device_transform: ``(batch, epoch) -> batch`` run on the device after each training
             batch is transferred (``on_after_batch_transfer``), e.g.
-            `integrations.vision.image_device_transform` to decode images on the GPU.
+            `streaming.integrations.vision.image_device_transform` to decode images on the GPU.
         val_device_transform: The same for validation batches.
         dataset_class: The dataset to build: `StreamingDataset` or a typed reader such as
             ``StreamingImageNet`` (its own options, e.g. ``decode="none"``, go in

@@ -3,7 +3,7 @@
 ``streaming train RECIPE.yaml`` calls `run_recipe`; so can Python::
 
     from streaming.config import check_recipe, load_recipe
-    from integrations.recipes import run_recipe
+    from streaming.integrations.recipes import run_recipe
 
     summary = run_recipe(check_recipe(load_recipe("recipes/cifar10.yaml", ["max_duration=10ba"])))
     print(summary.format())
@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from integrations.recipes.report import RunSummary
     from streaming.config import TrainConfig
+    from streaming.integrations.recipes.report import RunSummary
 
 __all__ = ["run_recipe"]
 
@@ -33,14 +33,14 @@ def run_recipe(cfg: TrainConfig, record_ids: bool = False, verbose: bool = True)
         record_ids: keep the sample ids of every step (``RunSummary.sample_ids``).
         verbose: print progress lines (the first process only).
     """
-    from integrations.recipes.build import plan_run
+    from streaming.integrations.recipes.build import plan_run
 
     if cfg.trainer.kind == "composer":
-        from integrations.recipes import composer_run as runner
+        from streaming.integrations.recipes import composer_run as runner
 
         world = runner.world_size(cfg.trainer.devices * cfg.trainer.num_nodes)
     else:
-        from integrations.recipes import lightning_run as runner  # type: ignore[no-redef]
+        from streaming.integrations.recipes import lightning_run as runner  # type: ignore[no-redef]
 
         world = cfg.trainer.devices * cfg.trainer.num_nodes
     return runner.run(plan_run(cfg, world), record_ids=record_ids, verbose=verbose)

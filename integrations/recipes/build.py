@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from integrations.recipes.data import DataPlan, plan_data
-from integrations.recipes.models import MODELS, Task, build_model
 from streaming.config import RecipeError, TrainConfig, parse_duration
 from streaming.config.schema import DatasetConfig, LoaderConfig, OptimizerConfig
+from streaming.integrations.recipes.data import DataPlan, plan_data
+from streaming.integrations.recipes.models import MODELS, Task, build_model
 
 #: `DatasetConfig` fields that are `StreamingDataset` arguments (the rest are the recipe's).
 DATASET_ARGS = (

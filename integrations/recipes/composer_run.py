@@ -1,6 +1,6 @@
 """Run a recipe with MosaicML Composer: `ComposerTask` wraps the reference model, and `run`
-builds the DataSpecs (`integrations.composer.build_dataspec`), the evaluator and the Trainer
-from the `RunPlan`.
+builds the DataSpecs (`streaming.integrations.composer.build_dataspec`), the evaluator and the
+Trainer from the `RunPlan`.
 
 Composer checkpoints itself: ``save_folder``/``ep{epoch}-ba{batch}-rank{rank}.pt`` every
 ``save_interval`` and at the end of training, with ``latest-rank{rank}.pt`` linking to the
@@ -20,12 +20,17 @@ from composer.models import ComposerModel
 from composer.utils import dist
 from torchmetrics import MeanMetric, Metric
 
-from integrations.composer import StreamingCursor, build_dataspec
-from integrations.recipes.build import LoaderPlan, RunPlan, build_optimizer, latest_checkpoint
-from integrations.recipes.models import Task
-from integrations.recipes.report import Progress, RunSummary
 from streaming.config import RecipeError
 from streaming.config.check import precision_for
+from streaming.integrations.composer import StreamingCursor, build_dataspec
+from streaming.integrations.recipes.build import (
+    LoaderPlan,
+    RunPlan,
+    build_optimizer,
+    latest_checkpoint,
+)
+from streaming.integrations.recipes.models import Task
+from streaming.integrations.recipes.report import Progress, RunSummary
 from streaming.loader import batch_length
 
 LATEST = "latest-rank{rank}.pt"

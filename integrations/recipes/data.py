@@ -13,12 +13,12 @@ from typing import Any
 
 from torch.utils.data import default_collate
 
-from integrations.recipes import transforms as tf
 from streaming.config.schema import DatasetConfig
 from streaming.datasets.c4 import StreamingC4
 from streaming.datasets.enwiki import StreamingEnWiki
 from streaming.datasets.pile import StreamingPile
 from streaming.datasets.text import get_tokenizer
+from streaming.integrations.recipes import transforms as tf
 
 #: Defaults of the task settings a recipe leaves unset.
 IMAGE_SIZE = {
@@ -148,7 +148,7 @@ def _classification(ds: DatasetConfig, train: bool, size: int, seed: int) -> Dat
     if ds.decode == "cpu":
         make = tf.cifar_transform if ds.name == "cifar10" else tf.imagenet_transform
         return DataPlan(reader, {"transform": make(size, train)}, collate, None, None, defaults)
-    from integrations.vision import image_device_transform
+    from streaming.integrations.vision import image_device_transform
     from streaming.vision import ImageBatchPipeline
 
     if ds.name == "cifar10":

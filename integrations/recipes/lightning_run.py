@@ -18,12 +18,12 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from integrations.lightning import StreamingDataModule
-from integrations.recipes.build import RunPlan, build_optimizer, latest_checkpoint, steps
-from integrations.recipes.models import Task
-from integrations.recipes.report import Progress, RunSummary
 from streaming.config.check import precision_for
 from streaming.config.schema import OptimizerConfig
+from streaming.integrations.lightning import StreamingDataModule
+from streaming.integrations.recipes.build import RunPlan, build_optimizer, latest_checkpoint, steps
+from streaming.integrations.recipes.models import Task
+from streaming.integrations.recipes.report import Progress, RunSummary
 from streaming.loader import batch_length
 
 #: Lightning's warnings about choices the recipes make on purpose (a streaming dataset knows

@@ -4,7 +4,7 @@ from its checkpoint and check that nothing was lost or repeated.
 
 The dataset is scikit-learn's "digits" (1,797 real 8x8 handwritten digits), shipped inside the
 scikit-learn wheel, so the demo needs no download. The training half lives with the adapters
-(`integrations.demo`) and runs in its own processes: the core never imports Lightning.
+(`streaming.integrations.demo`) and runs in its own processes: the core never imports Lightning.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def main() -> None:
     )
     if args.no_train:
         return
-    command = [sys.executable, "-m", "integrations.demo", "--data", args.out]
+    command = [sys.executable, "-m", "streaming.integrations.demo", "--data", args.out]
     proc = subprocess.run(command + (["--composer"] if args.composer else []))
     if proc.returncode:
         raise SystemExit(proc.returncode)

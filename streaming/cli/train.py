@@ -4,7 +4,8 @@ the trainer it names (``trainer.kind``: ``lightning`` or ``composer``).
 The recipe's ``includes`` come first, then the recipe, then ``--include`` fragments (e.g.
 ``configs/trainers/composer_gpu.yaml`` or ``configs/storage/s3.yaml``), then the ``key=value``
 overrides. A wrong key or value is one ``error:`` line naming it. ``--dry-run`` prints the
-resolved recipe and exits. The trainers are imported only to train (`integrations.recipes`).
+resolved recipe and exits. The trainers are imported only to train
+(`streaming.integrations.recipes`).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = check_recipe(load_recipe(args.recipe, args.overrides, args.include))
         if args.dry_run:
-            from integrations.recipes.models import MODELS
+            from streaming.integrations.recipes.models import MODELS
 
             if cfg.model.name not in MODELS:
                 raise RecipeError(
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             print(_resolved(cfg))
             return 0
-        from integrations.recipes import run_recipe
+        from streaming.integrations.recipes import run_recipe
 
         summary = run_recipe(cfg, record_ids=args.record_ids is not None)
     except RecipeError as e:

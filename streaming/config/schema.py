@@ -99,7 +99,7 @@ class LoaderConfig:
 
 @dataclass
 class ModelConfig:
-    """A reference model by name (see `integrations.recipes.models`) and its arguments."""
+    """A reference model by name (see `streaming.integrations.recipes.models`) and its arguments."""
 
     name: str = MISSING
     kwargs: dict[str, Any] = field(default_factory=dict)

@@ -22,7 +22,7 @@ from composer.loggers import Logger
 from composer.models import ComposerModel
 from composer.utils import dist
 
-from integrations.composer import StreamingCursor, build_dataspec
+from streaming.integrations.composer import StreamingCursor, build_dataspec
 from tests.integrations.lightning_app import features
 
 warnings.filterwarnings("ignore")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 
-from integrations.composer import StreamingCursor, build_dataspec
+from streaming.integrations.composer import StreamingCursor, build_dataspec
 from tests.integrations._support import flat, global_steps, read_ranks, run_phases
 from tests.integrations.composer_app import fit
 from tests.integrations.lightning_app import features

@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from integrations.lightning import StreamingCursor, StreamingDataModule
+from streaming.integrations.lightning import StreamingCursor, StreamingDataModule
 from tests.integrations._support import flat, global_steps, read_ranks, run_phases
 from tests.integrations.lightning_app import fit
 

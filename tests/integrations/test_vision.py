@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from integrations.vision import image_device_transform
 from streaming.datasets import StreamingImageNet
+from streaming.integrations.vision import image_device_transform
 from streaming.vision import ImageBatchPipeline
 from tests.datasets import _raw
 from tests.datasets._support import run
@@ -54,7 +54,7 @@ class Tiny(nn.Module):
 def test_lightning_decodes_after_the_transfer(imagenet: Path, tmp_path: Path) -> None:
     import lightning.pytorch as pl
 
-    from integrations.lightning import StreamingDataModule
+    from streaming.integrations.lightning import StreamingDataModule
 
     seen: list[tuple[int, ...]] = []
 
@@ -89,7 +89,7 @@ def test_composer_decodes_in_batch_transforms(imagenet: Path, tmp_path: Path) ->
     from composer import Trainer
     from composer.models import ComposerModel
 
-    from integrations.composer import build_dataspec
+    from streaming.integrations.composer import build_dataspec
 
     spec = build_dataspec(
         local=str(imagenet), split="train", batch_size=2, shuffle=True,

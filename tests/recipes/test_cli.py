@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from integrations.recipes import run_recipe
 from streaming.cli.main import main
+from streaming.integrations.recipes import run_recipe
 from tests.recipes._support import REPO, tiny_overrides, tiny_recipe
 
 CONSOLE = Path(sys.executable).parent / "streaming"

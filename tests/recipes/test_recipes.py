@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from integrations.recipes.data import plan_data
-from integrations.recipes.models import MODELS, build_model
 from streaming.config import RecipeError, TrainConfig, check_recipe, load_recipe
 from streaming.config.check import DATASETS, precision_for
+from streaming.integrations.recipes.data import plan_data
+from streaming.integrations.recipes.models import MODELS, build_model
 from tests.recipes._support import RECIPES, REPO
 
 

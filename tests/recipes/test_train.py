@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from integrations.recipes import run_recipe
-from integrations.recipes.data import plan_data
-from integrations.recipes.report import RunSummary
+from streaming.integrations.recipes import run_recipe
+from streaming.integrations.recipes.data import plan_data
+from streaming.integrations.recipes.report import RunSummary
 from tests.recipes._support import RECIPES, tiny_recipe
 
 

@@ -2,7 +2,8 @@
 
 Each is a `Task`: an ``nn.Module`` whose ``forward`` takes the recipe's batch (a dict) and whose
 ``loss(outputs, batch)`` is the training objective, so one definition serves both trainers
-(`integrations.recipes.lightning_run` and `integrations.recipes.composer_run` wrap it).
+(`streaming.integrations.recipes.lightning_run` and
+`streaming.integrations.recipes.composer_run` wrap it).
 They are deliberately small: they exist to run every recipe end to end, not to win benchmarks.
 
 =================  ========================================================  ===============
@@ -32,12 +33,12 @@ __all__ = ["MODELS", "Task", "build_model"]
 
 #: Model name -> (module, class).
 MODELS: dict[str, tuple[str, str]] = {
-    "tiny_cnn": ("integrations.recipes.models.vision", "ImageClassifier"),
-    "tiny_segnet": ("integrations.recipes.models.vision", "Segmenter"),
-    "tiny_detector": ("integrations.recipes.models.vision", "Detector"),
-    "tiny_gpt": ("integrations.recipes.models.language", "CausalLM"),
-    "tiny_clip": ("integrations.recipes.models.contrastive", "CLIP"),
-    "tiny_video_clip": ("integrations.recipes.models.contrastive", "VideoCLIP"),
+    "tiny_cnn": ("streaming.integrations.recipes.models.vision", "ImageClassifier"),
+    "tiny_segnet": ("streaming.integrations.recipes.models.vision", "Segmenter"),
+    "tiny_detector": ("streaming.integrations.recipes.models.vision", "Detector"),
+    "tiny_gpt": ("streaming.integrations.recipes.models.language", "CausalLM"),
+    "tiny_clip": ("streaming.integrations.recipes.models.contrastive", "CLIP"),
+    "tiny_video_clip": ("streaming.integrations.recipes.models.contrastive", "VideoCLIP"),
 }
 
 

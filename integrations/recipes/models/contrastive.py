@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from integrations.recipes.models import Task
-from integrations.recipes.models.language import TextEncoder
-from integrations.recipes.models.vision import ConvEncoder
+from streaming.integrations.recipes.models import Task
+from streaming.integrations.recipes.models.language import TextEncoder
+from streaming.integrations.recipes.models.vision import ConvEncoder
 
 
 def contrastive_loss(a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:

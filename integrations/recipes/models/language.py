@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from integrations.recipes.models import Task
+from streaming.integrations.recipes.models import Task
 
 
 def transformer(dim: int, layers: int, heads: int) -> nn.TransformerEncoder:

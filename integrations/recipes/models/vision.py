@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from integrations.recipes.models import Task
+from streaming.integrations.recipes.models import Task
 
 
 def conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
