@@ -4,8 +4,9 @@ Configuration is the SDK's own: ``STORAGE_EMULATOR_HOST`` (a local emulator), ap
 credentials (``GOOGLE_APPLICATION_CREDENTIALS``, ``gcloud auth application-default login``, the
 metadata server). Without credentials, and against an emulator unless
 ``GOOGLE_APPLICATION_CREDENTIALS`` names some, requests are anonymous, which reads public
-buckets. mosaicml-streaming's HMAC mode (``GCS_KEY``/``GCS_SECRET`` through boto3) is not
-supported: use ``s3://`` with ``S3_ENDPOINT_URL=https://storage.googleapis.com`` for that.
+buckets. With ``GCS_KEY`` and ``GCS_SECRET`` both set, every operation goes through boto3 to
+Cloud Storage's S3-compatible endpoint instead, signed with that HMAC key, as mosaicml-streaming
+does (`streaming.storage.gcs_hmac`; needs the ``s3`` extra).
 
 A download is one streamed GET (``raw_download``: the stored bytes, checksummed by the SDK against
 the server's crc32c) with the SDK's retries off (the caller's retry loop owns them), socket
@@ -113,6 +114,17 @@ class GCSBackend(Backend):
         self.__dict__.update(state)
         self.__init__()  # type: ignore[misc]  # clients are never pickled: start afresh
 
+    def _hmac(self) -> Backend | None:
+        """The HMAC-mode backend when ``GCS_KEY`` and ``GCS_SECRET`` are set, else None."""
+        from streaming.storage.gcs_hmac import GCSHMACBackend, hmac_configured
+
+        if not hmac_configured():
+            return None
+        backend = self.__dict__.get("_client_hmac")  # "_client*": dropped when pickled
+        if backend is None:
+            backend = self.__dict__["_client_hmac"] = GCSHMACBackend()
+        return backend
+
     def _client(self) -> storage.Client:
         key = (os.environ.get("STORAGE_EMULATOR_HOST"),
                os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"))
@@ -127,6 +139,8 @@ class GCSBackend(Backend):
 
     def download_file(self, remote_url: str, local_path: str, timeout: float = 60) -> None:
         """Stream the object into `local_path` (atomically) within `timeout` seconds."""
+        if (hmac := self._hmac()) is not None:
+            return hmac.download_file(remote_url, local_path, timeout)
         started = time.monotonic()
         blob = self._blob(remote_url)
         try:
@@ -142,6 +156,8 @@ class GCSBackend(Backend):
 
     def upload_file(self, local_path: str, remote_url: str) -> None:
         """Put the file at `remote_url` (one request, or a resumable upload for large files)."""
+        if (hmac := self._hmac()) is not None:
+            return hmac.upload_file(local_path, remote_url)
         blob = self._blob(remote_url)
         try:
             blob.upload_from_filename(
@@ -152,6 +168,8 @@ class GCSBackend(Backend):
 
     def list_prefix(self, remote_url: str) -> list[str]:
         """Every object under the directory `remote_url`, relative to it, sorted."""
+        if (hmac := self._hmac()) is not None:
+            return hmac.list_prefix(remote_url)
         bucket, key = split_gs_url(remote_url)
         prefix = key.rstrip("/") + "/" if key.strip("/") else ""
         try:
@@ -164,6 +182,8 @@ class GCSBackend(Backend):
 
     def exists(self, remote_url: str) -> bool:
         """Whether an object is at `remote_url` (False as well when the bucket is missing)."""
+        if (hmac := self._hmac()) is not None:
+            return hmac.exists(remote_url)
         blob = self._blob(remote_url)
         try:
             return bool(blob.exists(timeout=60))

@@ -75,7 +75,9 @@ def _requester_pays(bucket: str) -> dict[str, str]:
     return {"RequestPayer": "requester"} if bucket in buckets.replace(" ", "").split(",") else {}
 
 
-def _translate(err: Exception, url: str, what: str) -> Exception:
+def _translate(
+    err: Exception, url: str, what: str, credentials: str = "the AWS credentials"
+) -> Exception:
     """Our error for a boto3 failure on `url`: permanent (not found, refused) or transient."""
     if isinstance(err, StorageError):
         return err
@@ -89,7 +91,7 @@ def _translate(err: Exception, url: str, what: str) -> Exception:
             return ObjectNotFoundError(f"{what} {url} failed: {kind} ({code or status})")
         if code in _AUTH or status in (401, 403):
             return StorageAuthError(
-                f"{detail}; check the AWS credentials and their permissions on this bucket"
+                f"{detail}; check {credentials} and their permissions on this bucket"
             )
         return StorageError(detail)
     if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)) and what == "Download of":
@@ -143,6 +145,23 @@ class S3Backend(Backend):
         self.__dict__.update(state)
         self.__init__()  # type: ignore[misc]  # clients are never pickled: start afresh
 
+    # -- what subclasses for other S3-compatible services change (gcs_hmac.py) ----------------
+
+    #: What to check when a request is refused (for error messages).
+    credentials_help = "the AWS credentials"
+    _split = staticmethod(split_s3_url)
+
+    def _request_args(self, bucket: str) -> dict[str, str]:
+        """Extra arguments of every request on `bucket`."""
+        return _requester_pays(bucket)
+
+    def _upload_args(self, bucket: str) -> dict[str, str]:
+        """Extra arguments of an upload to `bucket`."""
+        extra = dict(self._request_args(bucket))
+        if os.environ.get("S3_CANNED_ACL"):
+            extra["ACL"] = os.environ["S3_CANNED_ACL"]
+        return extra
+
     # -- clients ------------------------------------------------------------------------------
 
     def _client(self, timeout: float, attempts: int) -> Any:
@@ -191,17 +210,17 @@ class S3Backend(Backend):
                 self._client_unsigned.add(tuple(os.environ.get(n) for n in _CLIENT_ENV))
                 return op(self._client(timeout, attempts))
         except (ClientError, BotoCoreError, OSError) as e:
-            raise _translate(e, url, what) from e
+            raise _translate(e, url, what, self.credentials_help) from e
 
     # -- operations ---------------------------------------------------------------------------
 
     def download_file(self, remote_url: str, local_path: str, timeout: float = 60) -> None:
         """Stream the object into `local_path` (atomically) within `timeout` seconds."""
-        bucket, key = split_s3_url(remote_url)
+        bucket, key = self._split(remote_url)
         started = time.monotonic()
         response = self._call(
             remote_url, "Download of", timeout,
-            lambda c: c.get_object(Bucket=bucket, Key=key, **_requester_pays(bucket)),
+            lambda c: c.get_object(Bucket=bucket, Key=key, **self._request_args(bucket)),
         )
         body = response["Body"]
         watchdog = _Watchdog(getattr(body, "_raw_stream", None), started + timeout)
@@ -216,17 +235,15 @@ class S3Backend(Backend):
                 raise DownloadTimeoutError(
                     f"Download of {remote_url} took longer than {timeout} s"
                 ) from e
-            raise _translate(e, remote_url, "Download of") from e
+            raise _translate(e, remote_url, "Download of", self.credentials_help) from e
         finally:
             body.close()
 
     def upload_file(self, local_path: str, remote_url: str) -> None:
         """Put the file at `remote_url`: one PUT, or a multipart upload past
         `multipart_threshold` bytes."""
-        bucket, key = split_s3_url(remote_url)
-        extra = dict(_requester_pays(bucket))
-        if os.environ.get("S3_CANNED_ACL"):
-            extra["ACL"] = os.environ["S3_CANNED_ACL"]
+        bucket, key = self._split(remote_url)
+        extra = self._upload_args(bucket)
         if os.path.getsize(local_path) <= self.multipart_threshold:
             def put(client: Any) -> None:
                 with open(local_path, "rb") as f:
@@ -248,13 +265,13 @@ class S3Backend(Backend):
 
     def list_prefix(self, remote_url: str) -> list[str]:
         """Every object under the directory `remote_url`, relative to it, sorted."""
-        bucket, key = split_s3_url(remote_url)
+        bucket, key = self._split(remote_url)
         prefix = key.rstrip("/") + "/" if key.strip("/") else ""
 
         def names(client: Any) -> Iterator[str]:
             pages = client.get_paginator("list_objects_v2").paginate(
                 Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self.list_page_size},
-                **_requester_pays(bucket),
+                **self._request_args(bucket),
             )
             for page in pages:
                 for obj in page.get("Contents", ()):
@@ -266,11 +283,11 @@ class S3Backend(Backend):
 
     def exists(self, remote_url: str) -> bool:
         """Whether an object is at `remote_url` (False as well when the bucket is missing)."""
-        bucket, key = split_s3_url(remote_url)
+        bucket, key = self._split(remote_url)
         try:
             self._call(
                 remote_url, "HeadObject of", 60,
-                lambda c: c.head_object(Bucket=bucket, Key=key, **_requester_pays(bucket)),
+                lambda c: c.head_object(Bucket=bucket, Key=key, **self._request_args(bucket)),
                 attempts=3,
             )
         except ObjectNotFoundError:

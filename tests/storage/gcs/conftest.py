@@ -13,7 +13,10 @@ from streaming.storage.gcs import GCSBackend
 from tests.storage.gcs.server import FakeGCSServer, gcs_client, new_gcs_bucket, start_fake_gcs
 
 #: Variables that would change where or how requests go; unset while testing.
-GCS_UNSET = ("GOOGLE_APPLICATION_CREDENTIALS", "API_ENDPOINT_OVERRIDE", "GOOGLE_CLOUD_PROJECT")
+GCS_UNSET = (
+    "GOOGLE_APPLICATION_CREDENTIALS", "API_ENDPOINT_OVERRIDE", "GOOGLE_CLOUD_PROJECT",
+    "GCS_KEY", "GCS_SECRET",  # HMAC mode (tests/storage/gcs_hmac)
+)
 
 
 @pytest.fixture(scope="package")
