@@ -17,8 +17,8 @@ What differs from the peer, on purpose:
   (no name, nothing to clean up), which workers inherit: epochs advance with persistent or
   non-persistent workers, with `StreamingDataLoader` or a plain ``DataLoader``, and the main
   process's ``state_dict`` sees the workers' epoch. A state loaded while persistent workers
-  are alive reaches them only through `StreamingDataLoader.load_state_dict` (which restarts
-  them); the peer's workers pick it up from shared memory.
+  are alive reaches them at their next ``__iter__`` through a record in the same kind of
+  anonymous shared array (the peer's workers read it from named shared memory).
 * The node cache (`streaming.cache`) coordinates processes with file locks only: each shard is
   fetched once per node, a thread downloads ``predownload`` samples ahead of each reader, and
   eviction under ``cache_limit`` is LRU and skips shards in use and local-only data.
@@ -34,7 +34,7 @@ from math import ceil
 from typing import Any
 
 import numpy as np
-from torch.utils.data import IterableDataset
+from torch.utils.data import IterableDataset, get_worker_info
 
 from streaming.cache import NodeCache, Prefetcher, UsePlan
 from streaming.format.sizes import bytes_to_int
@@ -49,7 +49,8 @@ from streaming.ordering import (
 from streaming.ordering.batching import default_num_canonical_nodes, default_shuffle_block_size
 from streaming.ordering.mixing import EmptyStreamError, parse_epoch_size
 from streaming.ordering.partition import PARTITION_ALGOS
-from streaming.state import EpochCursor, parse_state
+from streaming.registry import construct_from_registry, streams_registry
+from streaming.state import EpochCursor, Progress, WorkerProgress, parse_state
 from streaming.stream import Stream
 from streaming.world import World
 
@@ -94,7 +95,8 @@ class StreamingDataset(IterableDataset):
         partition_algo: ``'orig'`` or ``'relaxed'``.
         num_canonical_nodes: Canonical nodes; None: the node count at the first start (64x
             that for ``py1s``/``py2s``).
-        batch_size: Per-device batch size, as the DataLoader's. Required to iterate.
+        batch_size: Per-device batch size, as the DataLoader's. None: 1 (a plain
+            ``DataLoader``'s default), with a warning at the first iteration.
         shuffle: Shuffle the samples.
         shuffle_algo: ``naive``, ``py1br``, ``py1e``, ``py1s`` or ``py2s``.
         shuffle_seed: Seed of all randomness (>= 0).
@@ -102,6 +104,9 @@ class StreamingDataset(IterableDataset):
         batching_method: ``random``, ``stratified``, ``per_stream`` or ``device_per_stream``.
         allow_unsafe_types: Read ``pkl`` columns (runs code; trusted data only).
         replication: That many consecutive ranks get the same samples.
+        stream_name: Name in `streams_registry` of the `Stream` class that the single stream
+            (`remote`/`local`) is built with.
+        stream_config: More keyword arguments for that class.
     """
 
     def __init__(
@@ -112,7 +117,7 @@ class StreamingDataset(IterableDataset):
         local: str | None = None,
         split: str | None = None,
         download_retry: int = 2,
-        download_timeout: float = 60,
+        download_timeout: float = 60.0,
         validate_hash: str | None = None,
         keep_zip: bool = False,
         epoch_size: int | str | None = None,
@@ -130,6 +135,8 @@ class StreamingDataset(IterableDataset):
         batching_method: str = "random",
         allow_unsafe_types: bool = False,
         replication: int | None = None,
+        stream_name: str = "stream",
+        stream_config: dict[str, Any] | None = None,
     ) -> None:
         if bool(streams) == (bool(remote) or bool(local)):
             raise ValueError("You must provide either `streams` or `remote`/`local`, but not both.")
@@ -213,7 +220,14 @@ class StreamingDataset(IterableDataset):
             for stream in streams:
                 stream.apply_default(default)
         else:
-            streams = [Stream(**default)]  # type: ignore[arg-type]
+            streams = [
+                construct_from_registry(
+                    stream_name,
+                    streams_registry,
+                    partial_function=False,
+                    kwargs={**(stream_config or {}), **default},
+                )
+            ]
             streams[0].apply_default(default)
         self.streams = streams
         self.num_streams = len(streams)
@@ -366,15 +380,16 @@ class StreamingDataset(IterableDataset):
             return presumed_epoch, 0
         return state.epoch, state.sample_in_epoch
 
-    def _begin_epoch(self, world: World, worker: int = 0) -> tuple[int, int]:
-        """Claim the next epoch for DataLoader worker `worker` of this rank (the replicated
-        `world`): (epoch, sample_in_epoch), advancing the counter (the peer's
-        ``_resume_incr_epoch``)."""
-        epoch, sample_in_epoch = self._resolve(world, self._cursor.presumed(worker))
-        self._cursor.advance(worker, epoch)
-        return epoch, sample_in_epoch
-
     def _settings(self) -> OrderingSettings:
+        if self.batch_size is None:
+            warnings.warn(
+                "StreamingDataset was built without `batch_size`: using 1, the default batch size "
+                "of a plain DataLoader. Pass StreamingDataset(batch_size=...) equal to the "
+                "DataLoader's batch_size: with any other DataLoader batch size, a resumed run "
+                "does not continue with the same samples (inexact resume).",
+                stacklevel=3,
+            )
+            self.batch_size = 1
         return OrderingSettings.from_weights(
             [
                 tuple(
@@ -416,12 +431,66 @@ class StreamingDataset(IterableDataset):
         return ids[ids != -1]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        """Yield this rank's (and DataLoader worker's) samples of the next epoch, in order."""
+        """Yield this rank's (and DataLoader worker's) samples of the next epoch, in order.
+
+        The epoch is claimed when ``__iter__`` is called (torchdata's ``StatefulDataLoader``
+        saves a worker's state right after that call); a state loaded between this call and
+        the first sample still applies, as with the peer."""
+        in_worker = get_worker_info() is not None
+        if in_worker:
+            self._cursor.sync()
+        presumed = self._cursor.presumed(self._rank_world.detect_workers().worker_of_rank)
+        resume = self._cursor.resume
+        progress, ids = self._claim(presumed, in_worker)
+        return self._play(progress, ids, presumed, resume, in_worker)
+
+    def _claim(self, presumed: int, in_worker: bool) -> tuple[Progress, np.ndarray]:
+        """Start epoch `presumed` (or a loaded state's) for this process: its progress record
+        and the sample IDs it still has to yield."""
         world = self._rank_world.detect_workers()
-        epoch, sample_in_epoch = self._begin_epoch(
-            world.replicate(self.replication), world.worker_of_rank
-        )
-        yield from self._read(self.epoch_sample_ids(epoch, sample_in_epoch))
+        pending = self._cursor.pending(presumed)
+        epoch, sample_in_epoch = self._resolve(world.replicate(self.replication), presumed)
+        self._cursor.advance(world.worker_of_rank, epoch)
+        ids = self.epoch_sample_ids(epoch, sample_in_epoch)
+        worker = (world.worker_of_rank, world.workers_per_rank) if in_worker else None
+        skip = 0
+        if pending is not None and pending.worker is not None:
+            skip = self._worker_skip(pending.worker, worker)
+        progress = Progress(epoch, sample_in_epoch, worker, len(ids), skip, skip)
+        self._cursor.progress = progress
+        return progress, ids[skip:]
+
+    @staticmethod
+    def _worker_skip(saved: WorkerProgress, worker: tuple[int, int] | None) -> int:
+        if worker != (saved.id, saved.num_workers):
+            where = (
+                "outside DataLoader workers"
+                if worker is None
+                else (f"in DataLoader worker {worker[0]} of {worker[1]}")
+            )
+            raise ValueError(
+                f"This dataset state was saved by DataLoader worker {saved.id} of "
+                f"{saved.num_workers} and is being resumed {where}: a per-worker state resumes "
+                f"only in worker {saved.id} of a DataLoader with num_workers={saved.num_workers} "
+                "(torchdata's StatefulDataLoader hands each worker its own state)"
+            )
+        return saved.yielded
+
+    def _play(
+        self,
+        progress: Progress,
+        ids: np.ndarray,
+        presumed: int,
+        resume: Any,
+        in_worker: bool,
+    ) -> Iterator[dict[str, Any]]:
+        if in_worker:
+            self._cursor.sync()
+        if self._cursor.resume is not resume:  # loaded after __iter__: claim again with it
+            progress, ids = self._claim(presumed, in_worker)
+        for sample in self._read(ids):
+            progress.yielded += 1
+            yield sample
 
     def _read(self, sample_ids: np.ndarray) -> Iterator[dict[str, Any]]:
         """Yield the samples `sample_ids` in order, fetching their shards ahead.
@@ -482,9 +551,16 @@ class StreamingDataset(IterableDataset):
 
     # ---- resumption ---------------------------------------------------------------------------
 
-    def state_dict(self, num_samples: int, from_beginning: bool) -> dict[str, Any]:
+    def state_dict(
+        self, num_samples: int | None = None, from_beginning: bool = True
+    ) -> dict[str, Any]:
         """The resumption state after `num_samples` samples of the current epoch (over all
         ranks, counting unique samples under replication).
+
+        Called with no arguments (as torchdata's ``StatefulDataLoader`` does), the state after
+        what this process's current iteration has yielded so far; inside a DataLoader worker,
+        that worker's own position (key ``"worker"``), which resumes only in the same worker
+        of a DataLoader with as many workers.
 
         Args:
             num_samples: Samples trained on so far this epoch.
@@ -492,18 +568,98 @@ class StreamingDataset(IterableDataset):
                 where this run resumed (`StreamingDataLoader` counts so).
         """
         world = self._parallel_rank_world
-        epoch, offset = self._resolve(world, self._cursor.latest() - 1)
-        return {
+        progress = self._cursor.progress
+        worker: WorkerProgress | None = None
+        if num_samples is None and progress is not None:
+            epoch, sample_in_epoch = progress.epoch, progress.sample_in_epoch
+            if progress.worker is not None:
+                worker = WorkerProgress(*progress.worker, progress.yielded)
+            elif progress.yielded >= progress.total:
+                sample_in_epoch = max(sample_in_epoch, self.epoch_size)
+            else:
+                sample_in_epoch += progress.yielded * world.num_ranks
+        else:
+            epoch, offset = self._resolve(
+                world, self._cursor.latest() - int(num_samples is not None)
+            )
+            if num_samples is None:
+                sample_in_epoch = offset
+                pending = self._cursor.pending(epoch)
+                worker = pending.worker if pending is not None else None
+            else:
+                sample_in_epoch = num_samples if from_beginning else offset + num_samples
+        state: dict[str, Any] = {
             "epoch": epoch,
-            "sample_in_epoch": num_samples if from_beginning else offset + num_samples,
+            "sample_in_epoch": sample_in_epoch,
             "num_canonical_nodes": self.num_canonical_nodes,
             "shuffle_seed": self.shuffle_seed,
             "initial_physical_nodes": world.num_nodes
             if self.initial_physical_nodes is None
             else self.initial_physical_nodes,
         }
+        if worker is not None:
+            state["worker"] = worker.as_dict()
+        return state
 
     def load_state_dict(self, obj: dict[str, Any]) -> None:
         """Resume from `obj` (ours or mosaicml-streaming's ``state_dict``) at the next
-        ``__iter__``; ignored if its epoch is behind the epoch that iteration would play."""
-        self._cursor.resume = parse_state(obj)
+        ``__iter__``; ignored if its epoch is behind the epoch that iteration would play.
+
+        Loaded outside DataLoader workers, the state also reaches persistent workers that are
+        already running, at their next ``__iter__``."""
+        self._cursor.load(parse_state(obj), share=get_worker_info() is None)
+
+    # ---- the peer's cache and resampling methods -----------------------------------------------
+
+    def prepare_shard(self, shard_id: int, blocking: bool = True) -> None:
+        """Make shard `shard_id` local (fetch, check, decompress), evicting others under
+        ``cache_limit`` (the peer's ``prepare_shard``). With ``blocking=False``, return at
+        once if another process is fetching it."""
+        cache = self._cache
+        if not blocking and cache.is_remote(shard_id):
+            from streaming.cache.locks import try_exclusive
+
+            with try_exclusive(cache._lock(shard_id, "fetch")) as free:
+                if not free:
+                    return
+        cache.prepare(shard_id)
+
+    def evict_shard(self, shard_id: int) -> None:
+        """Delete shard `shard_id`'s cached files (the peer's ``evict_shard``)."""
+        self.shards[shard_id].close()
+        self._cache.evict(shard_id)
+
+    def evict_coldest_shard(self) -> None:
+        """Delete the least recently used cached shard (the peer's ``evict_coldest_shard``).
+
+        Raises:
+            ValueError: No shard is cached (as the peer).
+        """
+        if not self._cache.evict_coldest():
+            raise ValueError(
+                "Attempted shard eviction, but there are no shards present locally to evict. "
+                "Your cache limit may be too low."
+            )
+
+    def resample_streams(
+        self, epoch: int, stream_id: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The peer's ``resample_streams``: this epoch's up/down-sampling of all streams (or of
+        stream `stream_id`): ``(shuffle_units, sample_ids)``, the resampled shard sizes and the
+        sample ID behind each resampled sample."""
+        from streaming.ordering.mixing.resample import resample_streams
+
+        sizes = [
+            self.samples_per_shard[o : o + n]
+            for o, n in zip(self.shard_offset_per_stream, self.shards_per_stream, strict=True)
+        ]
+        return resample_streams(
+            sizes,
+            self._weights.choose,
+            seed=self.shuffle_seed,
+            epoch=epoch,
+            sampling_method=self.sampling_method,
+            sampling_granularity=self.sampling_granularity,
+            shuffle=self.shuffle,
+            stream_id=stream_id,
+        )

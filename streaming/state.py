@@ -13,7 +13,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EpochCursor", "ResumeState", "parse_state"]
+__all__ = ["EpochCursor", "Progress", "ResumeState", "WorkerProgress", "parse_state"]
 
 STATE_KEYS = (
     "epoch",
@@ -25,6 +25,21 @@ STATE_KEYS = (
 
 
 @dataclass(frozen=True)
+class WorkerProgress:
+    """Where one DataLoader worker stood in its share of an epoch: worker `id` of `num_workers`
+    had yielded `yielded` of the samples it plays from ``sample_in_epoch`` on. Saved (under the
+    key ``"worker"``) by ``state_dict()`` called inside a worker, as torchdata's
+    ``StatefulDataLoader`` does, and handed back to the same worker on resume."""
+
+    id: int
+    num_workers: int
+    yielded: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"id": self.id, "num_workers": self.num_workers, "yielded": self.yielded}
+
+
+@dataclass(frozen=True)
 class ResumeState:
     """A loaded state; fields the checkpoint lacks (or holds as None) are None."""
 
@@ -33,6 +48,21 @@ class ResumeState:
     num_canonical_nodes: int | None = None
     shuffle_seed: int | None = None
     initial_physical_nodes: int | None = None
+    worker: WorkerProgress | None = None
+
+
+@dataclass
+class Progress:
+    """The iteration (one ``__iter__``) this process is playing: `epoch` from `sample_in_epoch`,
+    `total` samples of it for this process, `yielded` so far; `worker` is set inside a
+    DataLoader worker, and `skip` is how many of its samples a loaded worker state skipped."""
+
+    epoch: int
+    sample_in_epoch: int
+    worker: tuple[int, int] | None
+    total: int
+    skip: int = 0
+    yielded: int = 0
 
 
 def _int_or_none(obj: dict[str, Any], key: str, minimum: int) -> int | None:
@@ -59,13 +89,28 @@ def parse_state(obj: dict[str, Any]) -> ResumeState:
     epoch = _int_or_none(obj, "epoch", -1)
     if epoch is None:
         raise ValueError(f"Resumption state has no `epoch`: {obj!r}")
+    worker = obj.get("worker")
+    if worker is not None:
+        if not isinstance(worker, dict):
+            raise ValueError(f"Resumption state worker={worker!r} is not a dict")
+        worker = WorkerProgress(
+            id=_int_or_none(worker, "id", 0) or 0,
+            num_workers=_int_or_none(worker, "num_workers", 1) or 1,
+            yielded=_int_or_none(worker, "yielded", 0) or 0,
+        )
     return ResumeState(
         epoch=epoch,
         sample_in_epoch=_int_or_none(obj, "sample_in_epoch", 0) or 0,
         num_canonical_nodes=_int_or_none(obj, "num_canonical_nodes", 1),
         shuffle_seed=_int_or_none(obj, "shuffle_seed", 0),
         initial_physical_nodes=_int_or_none(obj, "initial_physical_nodes", 1),
+        worker=worker,
     )
+
+
+#: Fields of the shared record of the last state loaded in the main process: a generation (0:
+#: none loaded), then the state's five values (-1 for None; epoch is stored plus one).
+_RECORD = 6
 
 
 MAX_WORKER_SLOTS = 256
@@ -91,12 +136,47 @@ class EpochCursor:
         self.next_epoch = 0
         self.resume: ResumeState | None = None
         self.slots: Any = _shared_slots()
+        # The last state loaded outside DataLoader workers, shared with them the way the slots
+        # are, so that persistent workers started before ``load_state_dict`` still see it.
+        self.record: Any = _shared_slots(_RECORD)
+        self.seen = 0  # the record generation this process has adopted
+        self.progress: Progress | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         if not _spawning():
             state["slots"] = list(self.slots)
+            state["record"] = list(self.record)
         return state
+
+    def load(self, state: ResumeState, share: bool) -> None:
+        """Resume from `state` at the next ``__iter__``; with `share` (outside DataLoader
+        workers), also at the next ``__iter__`` of the workers already running."""
+        self.resume = state
+        if not share:
+            return
+        record = self.record
+        values = (
+            state.epoch + 1,
+            state.sample_in_epoch,
+            state.num_canonical_nodes,
+            state.shuffle_seed,
+            state.initial_physical_nodes,
+        )
+        for i, value in enumerate(values, 1):
+            record[i] = -1 if value is None else value
+        record[0] = self.seen = record[0] + 1  # written last: readers check it first
+
+    def sync(self) -> None:
+        """Adopt a state that the main process loaded after this (worker) process copied the
+        dataset, if any."""
+        record = self.record
+        generation = record[0]
+        if generation == self.seen:
+            return
+        values = [None if v == -1 else int(v) for v in record[1:_RECORD]]
+        self.seen = generation
+        self.resume = ResumeState(values[0] - 1, *values[1:])  # type: ignore[operator, arg-type]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
