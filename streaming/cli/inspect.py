@@ -136,12 +136,11 @@ def format_report(r: dict[str, Any]) -> str:
     if r["stored_bytes"] != r["raw_bytes"]:
         stored += f" stored, {_human(r['raw_bytes'])} uncompressed"
     limits = ", ".join(_human(v) if v else "none" for v in r["size_limit"])
+    bad = r["malformed_shards"]
+    malformed = f", {bad:,} malformed (left out below)" if bad else ""
     lines = [
         f"{r['url']}",
-        f"  shards       {r['shards']:,} ({', '.join(r['formats']) or '-'})" + (
-            f", {r['malformed_shards']:,} malformed (left out below)"
-            if r["malformed_shards"] else ""
-        ),
+        f"  shards       {r['shards']:,} ({', '.join(r['formats']) or '-'}){malformed}",
         f"  samples      {r['samples']:,} ({per_shard} per shard)",
         f"  columns      {cols or '-'}",
         f"  compression  {', '.join(r['compression']) or '-'}",
