@@ -37,6 +37,14 @@ class ByteTokenizer:
         data = bytes(int(i) - self.offset for i in ids if int(i) >= self.offset)
         return data.decode("utf-8", errors="replace")
 
+    def fixed(self, text: str, max_length: int) -> dict[str, list[int]]:
+        """`text` as a Hugging Face tokenizer returns it with ``truncation=True,
+        padding="max_length"``: ``{"input_ids", "attention_mask"}`` lists of `max_length`."""
+        ids = self.encode(text)[:max_length]
+        pad = max_length - len(ids)
+        mask = [1] * len(ids) + [0] * pad
+        return {"input_ids": ids + [self.pad_token_id] * pad, "attention_mask": mask}
+
 
 class _HFTokenizer:
     """A Hugging Face tokenizer behind the same two members as `ByteTokenizer`."""
@@ -51,11 +59,17 @@ class _HFTokenizer:
             ) from None
         self.name = name
         self.tokenizer = AutoTokenizer.from_pretrained(name)
-        pad = self.tokenizer.pad_token_id
-        self.pad_token_id = self.tokenizer.eos_token_id if pad is None else pad
+        if self.tokenizer.pad_token is None:  # as mosaicml-streaming's text readers do
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.pad_token_id = self.tokenizer.pad_token_id
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text)["input_ids"]
+
+    def fixed(self, text: str, max_length: int) -> Any:
+        """The tokenizer's own output for `text`, truncated and padded to `max_length` (its
+        ``input_ids``, ``attention_mask`` and any other field it returns)."""
+        return self.tokenizer(text, truncation=True, padding="max_length", max_length=max_length)
 
     def __reduce__(self) -> tuple:  # DataLoader workers reload it by name
         return (_HFTokenizer, (self.name,))

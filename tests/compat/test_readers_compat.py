@@ -1,0 +1,160 @@
+"""The readers at mosaicml-streaming's paths (streaming.text, streaming.vision,
+streaming.multimodal) take its constructor arguments and return its samples.
+
+Each tiny dataset is read by our class and by the peer's, in the peer's venv, with the same
+arguments; every sample by index and one shuffled epoch must be equal, down to the image pixels
+and array bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.compat._samples import DUMP, write_all
+from tests.peers.runner import run_peer
+
+# (module, class, dataset) read by both libraries; the keyword arguments are built per side.
+CASES = [
+    ("streaming.vision", "StreamingCIFAR10", "cifar10"),
+    ("streaming.vision", "StreamingImageNet", "imagenet"),
+    ("streaming.vision", "StreamingADE20K", "ade20k"),
+    ("streaming.vision", "StreamingCOCO", "coco"),
+    ("streaming.text", "StreamingEnWiki", "enwiki"),
+    ("streaming.multimodal", "StreamingInsideWebVid", "webvid_inside"),
+    ("streaming.multimodal", "StreamingOutsideGIWebVid", "webvid_outside"),
+    ("streaming.multimodal", "StreamingOutsideDTWebVid", "webvid_outside"),
+]
+
+# The peer's readers per module (its __all__, or its imports where it has none).
+PEER_NAMES = {
+    "streaming.text": ["StreamingC4", "StreamingEnWiki", "StreamingPile"],
+    "streaming.vision": ["StreamingADE20K", "StreamingCIFAR10", "StreamingCOCO",
+                         "StreamingImageNet"],
+    "streaming.multimodal": ["StreamingInsideWebVid", "StreamingOutsideDTWebVid",
+                             "StreamingOutsideGIWebVid"],
+}  # fmt: skip
+
+PEER_SCRIPT = (
+    DUMP
+    + r"""
+import importlib, inspect, sys
+cases = json.loads(sys.argv[1])
+out = {}
+for key, (module, name, kwargs) in cases.items():
+    cls = getattr(importlib.import_module(module), name)
+    out[key] = dump_dataset(cls(**kwargs))
+sig = {}
+for module, names in json.loads(sys.argv[2]).items():
+    for name in names:
+        cls = getattr(importlib.import_module(module), name)
+        sig[f"{module}.{name}"] = [
+            [p.name, str(p.kind), repr(p.default)]
+            for p in inspect.signature(cls).parameters.values()
+        ]
+print(json.dumps({"samples": out, "signatures": sig}))
+"""
+)
+
+
+def _kwargs(root: Path, dataset: str, extra_local: Path) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"local": str(root / dataset), "shuffle": True, "batch_size": 2}
+    if dataset == "webvid_outside":
+        kwargs |= {"extra_local": str(extra_local), "extra_remote": str(root / "videos")}
+    return kwargs
+
+
+def _cases(root: Path) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    return {
+        f"{module}.{name}": (module, name, _kwargs(root, ds, root / f"extra-{name}"))
+        for module, name, ds in CASES
+    }
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory, mosaic_python: Path) -> dict[str, Any]:
+    """Each case read by our classes and by the peer's, from separate copies of the data."""
+    root = tmp_path_factory.mktemp("compat-readers")
+    write_all(root / "data")
+    shutil.copytree(root / "data", root / "peer")
+    shutil.copytree(root / "data", root / "ours")
+    peer = json.loads(
+        run_peer(
+            mosaic_python,
+            PEER_SCRIPT,
+            json.dumps(_cases(root / "peer")),
+            json.dumps(PEER_NAMES),
+        )
+    )
+    scope: dict[str, Any] = {}
+    exec(DUMP, scope)
+    ours = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key, (module, name, kwargs) in _cases(root / "ours").items():
+            cls = getattr(importlib.import_module(module), name)
+            ours[key] = scope["dump_dataset"](cls(**kwargs))
+    return {"peer": peer, "ours": ours, "root": root}
+
+
+@pytest.mark.parametrize("module,name,dataset", CASES, ids=[c[1] for c in CASES])
+def test_samples_equal_the_peers(both: dict, module: str, name: str, dataset: str) -> None:
+    key = f"{module}.{name}"
+    ours, peer = both["ours"][key], both["peer"]["samples"][key]
+    assert ours["len"] == peer["len"] > 5
+    for i, (a, b) in enumerate(zip(ours["by_index"], peer["by_index"], strict=True)):
+        assert a == b, f"{key}: sample {i} differs"
+    assert ours["epoch"] == peer["epoch"]
+    assert ours["epoch"] != ours["by_index"]  # shuffled, by the peer's default algorithms
+
+
+def test_outside_videos_are_fetched_into_extra_local(both: dict) -> None:
+    root = both["root"] / "ours"
+    for name in ("StreamingOutsideGIWebVid", "StreamingOutsideDTWebVid"):
+        fetched = sorted(p.relative_to(root / f"extra-{name}").as_posix()
+                         for p in (root / f"extra-{name}").rglob("*.mp4"))  # fmt: skip
+        stored = sorted(p.relative_to(root / "videos").as_posix()
+                        for p in (root / "videos").rglob("*.mp4"))  # fmt: skip
+        assert fetched == stored and len(stored) == 7
+
+
+@pytest.mark.parametrize("module", sorted(PEER_NAMES))
+def test_exports_and_signatures_are_the_peers(both: dict, module: str) -> None:
+    mod = importlib.import_module(module)
+    for name in PEER_NAMES[module]:
+        assert name in mod.__all__
+        ours = [
+            [p.name, str(p.kind), repr(p.default)]
+            for p in inspect.signature(getattr(mod, name)).parameters.values()
+        ]
+        assert ours == both["peer"]["signatures"][f"{module}.{name}"], name
+
+
+def test_vision_keeps_the_device_pipeline() -> None:
+    from streaming.vision import IMAGENET_MEAN, ImageBatchPipeline, decode_images
+
+    assert ImageBatchPipeline.__module__ == "streaming.vision.pipeline"
+    assert callable(decode_images) and len(IMAGENET_MEAN) == 3
+
+
+def test_missing_and_unknown_arguments_name_the_class() -> None:
+    from streaming.text import StreamingC4
+    from streaming.vision import StreamingCIFAR10
+
+    with pytest.raises(TypeError, match=r"^StreamingCIFAR10\(\): missing a required argument: "
+                                        r"'batch_size'$"):  # fmt: skip
+        StreamingCIFAR10(local="/nonexistent")
+    with pytest.raises(TypeError, match=r"^StreamingC4\(\): got an unexpected keyword argument "
+                                        r"'tokenizer'$"):  # fmt: skip
+        StreamingC4(local="/nonexistent", tokenizer="gpt2", tokenizer_name="gpt2", max_seq_len=8,
+                    group_method="truncate")  # fmt: skip
+    with pytest.raises(ValueError, match=r"^group_method='concat' must be one of"):
+        StreamingC4(local="/nonexistent", tokenizer_name="bytes", max_seq_len=8,
+                    group_method="concat")  # fmt: skip
