@@ -8,13 +8,14 @@ remote through `streaming.storage.download` (any supported scheme, with retries)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
+import stat
 from typing import Any
 
+from streaming.cache.ledger import Ledger, read_source, write_source
 from streaming.cache.locks import exclusive, lock_path
-from streaming.format.files import write_atomic
+from streaming.cache.paths import default_local, make_private_dirs, meta_dir, same_directory
+from streaming.cache.safefs import contained
 from streaming.format.index import INDEX_BASENAME
 from streaming.format.reader import open_shards
 from streaming.format.shard import Shard
@@ -33,7 +34,9 @@ def _join(remote: str, *parts: str) -> str:
 
 def sweep_orphans(dirname: str) -> None:
     """Delete the temporary files (``<name>.tmp-<pid>-<thread>``) that dead processes left in
-    `dirname`, such as a download cut short by SIGKILL. Those of live processes stay."""
+    `dirname`, such as a download cut short by SIGKILL. Those of live processes stay, and so
+    does anything that is not a regular file directly in `dirname` (a symbolic link is never
+    followed or deleted)."""
     for name in os.listdir(dirname):
         _, sep, owner = name.rpartition(".tmp-")
         pid = owner.split("-", 1)[0]
@@ -42,8 +45,10 @@ def sweep_orphans(dirname: str) -> None:
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
+            path = os.path.join(dirname, name)
             with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(dirname, name))
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    os.remove(path)
         except PermissionError:
             pass  # another user's live process
 
@@ -54,9 +59,12 @@ class Stream:
     Args:
         remote: Where the dataset lives: a local path or a ``file://``, ``s3://``, ``gs://``,
             ``oci://`` or ``azure://`` URL. If None, the data must already be in `local`.
-        local: Local cache directory. If None, ``tempfile.gettempdir()/<blake2s(remote)>/<split>``
-            (as the peer), which every job reading that remote shares safely (the peer refuses
-            it if it exists).
+        local: Local cache directory. If None, the per-user cache
+            ``$XDG_CACHE_HOME/streaming/<blake2s(remote)>/<split>`` (else under
+            ``~/.cache/streaming``), created 0700; a directory there that is another user's,
+            writable by others or a symbolic link is refused (`UnsafeCacheDirectoryError`). A
+            `local` you name is used as given. If `remote` names the same directory as `local`
+            (in any spelling), the data is local-only: never evicted nor cleaned.
         split: Sub-directory of `remote` and `local`.
         proportion: Relative weight of this stream in the epoch (with `epoch_size`).
         repeat: Absolute weight: draw ``int(repeat * samples)`` samples per epoch.
@@ -117,16 +125,18 @@ class Stream:
         if self._local is None:
             if self.remote is None:
                 raise ValueError("Stream needs `remote` and/or `local`: neither was given")
-            # One directory per remote, shared safely by every job that reads that remote (the
-            # peer refuses a directory left by an earlier run: FileExistsError).
-            self.local = self._temporary_directory()
+            # One private directory per remote and user, shared by that user's jobs.
+            self.local = default_local(self.remote)
         else:
             self.local = self._local
-        self.safe_keep_zip = bool(keep_zip) or self.remote in (None, self.local)
+        self.safe_keep_zip = bool(keep_zip) or self.local_only
 
-    def _temporary_directory(self) -> str:
-        digest = hashlib.blake2s(str(self.remote).encode("utf-8"), digest_size=16).hexdigest()
-        return os.path.join(tempfile.gettempdir(), digest, self.split)
+    @property
+    def local_only(self) -> bool:
+        """Whether the data exists only locally: no remote, or a remote that names `local`
+        (``file://``, trailing separators, relative paths and links normalized). Such data is
+        never evicted or deleted by the cache."""
+        return same_directory(self.remote, self.local)
 
     def apply_default(self, default: dict[str, Any]) -> None:
         """Fill the settings left None from the dataset's (``split``, ``download_retry``,
@@ -143,7 +153,7 @@ class Stream:
             self.validate_hash = default.get("validate_hash") or None
         if self._keep_zip is None:
             self.keep_zip = bool(default.get("keep_zip", False))
-            self.safe_keep_zip = self.keep_zip or self.remote in (None, self.local)
+            self.safe_keep_zip = self.keep_zip or self.local_only
 
     @property
     def dirname(self) -> str:
@@ -154,46 +164,58 @@ class Stream:
         assert self.remote is not None
         download(
             _join(self.remote, self.split, basename),
-            os.path.join(self.dirname, basename),
+            contained(self.dirname, basename),
             attempts=2 if self.download_retry is None else self.download_retry,
             timeout=60 if self.download_timeout is None else self.download_timeout,
         )
 
     def _claim_directory(self) -> None:
-        """Record which remote this cache directory mirrors; refuse a directory that already
-        mirrors another (two datasets writing one ``index.json`` would corrupt each other)."""
-        marker = os.path.join(self.dirname, ".streaming", "remote")
-        os.makedirs(os.path.dirname(marker), exist_ok=True)
-        source = f"{self.remote}|{self.split}"
-        with exclusive(lock_path(self.dirname, "remote")):
-            if os.path.isfile(marker):
-                with open(marker, encoding="utf-8") as f:
-                    recorded = f.read()
-                if recorded != source:
-                    theirs = recorded.rsplit("|", 1)[0]
+        """Make the cache directory (private levels under the per-user root when `local` was
+        not given), and record in its meta directory which remote it mirrors; refuse a directory
+        that already mirrors another (two datasets writing one ``index.json`` would corrupt each
+        other)."""
+        if self._local is None:
+            make_private_dirs(self.local, self.split)
+        else:
+            os.makedirs(self.dirname, exist_ok=True)
+        meta = meta_dir(self.dirname)
+        with exclusive(lock_path(self.dirname, "source")):
+            recorded = read_source(meta)
+            if recorded is not None:
+                if (recorded["remote"], recorded["split"]) != (self.remote, self.split):
+                    theirs = recorded["remote"]
                     raise ValueError(
                         f"Local directory {self.dirname!r} already caches remote {theirs!r}, not "
                         f"{self.remote!r}: give each remote its own `local` (or `split`), or "
                         "delete the directory"
                     )
                 return
-            write_atomic(marker, [source.encode("utf-8")])
+            write_source(
+                meta,
+                {
+                    "remote": self.remote,
+                    "split": self.split,
+                    "dirname": os.path.abspath(self.dirname),
+                },
+            )
 
     def get_shards(self, allow_unsafe_types: bool = False) -> list[Shard]:
         """Readers of this stream's shards; fetches ``index.json`` first if it is not local (an
         existing local copy is used as is, as the peer). One process per node downloads it."""
         index = os.path.join(self.dirname, INDEX_BASENAME)
-        if self.remote is not None and self.remote != self.local:
+        if not self.local_only:
             self._claim_directory()
             sweep_orphans(self.dirname)
         if not os.path.isfile(index):
-            if self.remote is None:
+            if self.local_only:
                 raise FileNotFoundError(
                     f"No {INDEX_BASENAME} in {self.dirname!r} and no `remote` to fetch it from"
+                    + (f" (remote {self.remote!r} is that same directory)" if self.remote else "")
                 )
             with exclusive(lock_path(self.dirname, INDEX_BASENAME)):
                 if not os.path.isfile(index):
                     self._fetch(INDEX_BASENAME)
+                    Ledger(self.dirname).add({INDEX_BASENAME: os.path.getsize(index)})
         return open_shards(self.dirname, self.validate_hash, allow_unsafe_types)
 
     def index_size(self) -> int:

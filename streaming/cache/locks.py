@@ -1,9 +1,11 @@
-"""File locks that coordinate the processes of one node over one cache directory.
+"""File locks that coordinate the processes of one user on one node over one cache directory.
 
 ``flock`` locks belong to an open file description, so the kernel drops them when the process
 dies, SIGKILL included: a killed job never leaves a lock that blocks the next one, and the lock
-files left behind are empty and harmless. Each shard has two lock files under
-``<stream dir>/.streaming/locks/``:
+files left behind are empty and harmless. The lock files live in the stream directory's private
+meta directory (`streaming.cache.paths.meta_dir`), never in the user's data directory, and are
+opened with ``O_NOFOLLOW``: a symbolic link planted at a lock's name is refused, not followed.
+Each shard has two lock files under ``<meta dir>/locks/``:
 
 * ``<shard>.fetch`` (exclusive): held while one process downloads and decompresses the shard,
   so each shard is fetched once per node however many ranks and workers want it;
@@ -19,22 +21,36 @@ import os
 from collections.abc import Iterator
 from urllib.parse import quote
 
-__all__ = ["LOCK_DIR", "lock_path", "exclusive", "SharedLock", "try_exclusive"]
+from streaming.cache.paths import make_private_dirs, meta_dir
+from streaming.cache.safefs import open_nofollow
 
-#: Where a stream directory keeps its coordination files.
-LOCK_DIR = os.path.join(".streaming", "locks")
+__all__ = ["LOCK_DIR", "lock_dir", "lock_path", "exclusive", "SharedLock", "try_exclusive"]
+
+#: The folder of the lock files inside a meta directory.
+LOCK_DIR = "locks"
 
 
-def lock_path(dirname: str, name: str) -> str:
-    """The lock file `name` of the stream directory `dirname` (its folder is created). Nested
-    shard names (``part-00000/shard.00000.mds``, as `merge_index` writes) are flattened."""
-    folder = os.path.join(dirname, LOCK_DIR)
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, quote(name, safe=""))
+_dirs: dict[tuple[str, str, str], str] = {}
+
+
+def lock_dir(stream_dirname: str) -> str:
+    """The folder (created 0700) of the lock files of the stream directory `stream_dirname`
+    (remembered per process while it exists: the checks run once)."""
+    key = (stream_dirname, os.environ.get("XDG_CACHE_HOME", ""), os.path.expanduser("~"))
+    found = _dirs.get(key)
+    if found is None or not os.path.isdir(found):
+        found = _dirs[key] = make_private_dirs(meta_dir(stream_dirname), LOCK_DIR)
+    return found
+
+
+def lock_path(stream_dirname: str, name: str) -> str:
+    """The lock file `name` of the stream directory `stream_dirname`. Nested shard names
+    (``part-00000/shard.00000.mds``, as `merge_index` writes) are flattened."""
+    return os.path.join(lock_dir(stream_dirname), quote(name, safe=""))
 
 
 def _open(path: str) -> int:
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    return open_nofollow(path, os.O_RDWR | os.O_CREAT, 0o600)
 
 
 @contextlib.contextmanager
@@ -73,6 +89,7 @@ class SharedLock:
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def release(self) -> None:
+        """Drop the lock."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -8,9 +8,18 @@ memory, nothing named per job, nothing to clean after a crash.
   looks again, and only then downloads (to a temporary name, renamed when whole), checks the
   hash, and decompresses. Others wait on the lock and find the shard there.
 * **Eviction is LRU under `cache_limit`**, by the last time a process began to use a shard
-  (the file's mtime, touched on use). It skips shards in use (their use lock is held) and never
-  touches streams without a remote, or whose remote is their local directory: data that exists
-  only locally is never deleted.
+  (the file's mtime, touched on use). The limit counts the shard files and the ``index.json``
+  of every evictable stream (as the peer), and eviction goes on until the new shard fits. It
+  skips shards in use (their use lock is held) and never touches local-only streams (no
+  remote, or a remote naming the local directory in any spelling): data that exists only
+  locally is never deleted. `evict` and `evict_coldest` are the public forms (the peer's
+  ``StreamingDataset.evict_shard`` and ``evict_coldest_shard``).
+* **Only the cache's own files are deleted**: each file the cache writes is recorded in the
+  directory's ledger (`streaming.cache.ledger`), and deletions never follow a symbolic link or
+  leave the stream directory (`streaming.cache.safefs`).
+* **A shard deleted behind the cache's back is fetched again**: a shard is checked on disk when
+  acquired, and its files are opened then, so a later deletion cannot pull them from under a
+  reader.
 * **A bad download is retried.** A hash mismatch or a file that does not decompress is deleted
   and fetched again, up to `download_retry` attempts, then reported naming the shard.
 """
@@ -25,7 +34,10 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from streaming.cache import verified
+from streaming.cache.ledger import Ledger
 from streaming.cache.locks import SharedLock, exclusive, lock_path, try_exclusive
+from streaming.cache.safefs import remove_contained
 from streaming.format.errors import FormatError
 from streaming.format.shard import Shard
 from streaming.state import MAX_WORKER_SLOTS, portable, shared_counters
@@ -33,9 +45,18 @@ from streaming.state import MAX_WORKER_SLOTS, portable, shared_counters
 if TYPE_CHECKING:
     from streaming.stream import Stream
 
-__all__ = ["NodeCache"]
+__all__ = ["NodeCache", "ShardInUseError", "NothingToEvictError"]
 
 logger = logging.getLogger(__name__)
+
+
+class ShardInUseError(RuntimeError):
+    """`NodeCache.evict` was asked to evict a shard that a process is reading."""
+
+
+class NothingToEvictError(ValueError):
+    """`NodeCache.evict_coldest` found no idle evictable shard on disk (the peer's
+    ``evict_coldest_shard`` raises ValueError then too)."""
 
 
 def _shard_files(shard: Shard) -> list[str]:
@@ -78,10 +99,13 @@ class NodeCache:
         self._held: dict[int, tuple[SharedLock | None, int]] = {}
         self._mutex = threading.Lock()  # acquire runs in the prefetch thread, release in the reader
         self._warned = False
+        verified.attach(self.shards)  # with validate_hash: each file hashed once per node
+        self._ledgers: dict[str, Ledger] = {}
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_held"] = {}
+        state["_ledgers"] = {}
         state["_stats"] = portable(self._stats)
         del state["_mutex"]
         return state
@@ -118,9 +142,21 @@ class NodeCache:
         return self.streams[self.stream_per_shard[shard_id]]
 
     def is_remote(self, shard_id: int) -> bool:
-        """Whether the shard comes from a remote (and so may be fetched and evicted)."""
-        stream = self._stream(shard_id)
-        return stream.remote is not None and stream.remote != stream.local
+        """Whether the shard comes from a remote (and so may be fetched and evicted): its
+        stream is not local-only (`Stream.local_only`)."""
+        return not self._local_only()[self.stream_per_shard[shard_id]]
+
+    def _local_only(self) -> list[bool]:
+        flags = self.__dict__.get("_local_flags")
+        if flags is None:
+            flags = self.__dict__["_local_flags"] = [s.local_only for s in self.streams]
+        return flags
+
+    def _ledger(self, dirname: str) -> Ledger:
+        ledger = self._ledgers.get(dirname)
+        if ledger is None:
+            ledger = self._ledgers[dirname] = Ledger(dirname)
+        return ledger
 
     def _lock(self, shard_id: int, kind: str) -> str:
         shard = self.shards[shard_id]
@@ -171,7 +207,8 @@ class NodeCache:
     # ---- fetching ---------------------------------------------------------------------------
 
     def prepare(self, shard_id: int) -> None:
-        """Make the shard's files local and readable: fetch (once per node), check, decompress.
+        """Make the shard's files local and readable: fetch (once per node), check, decompress,
+        and open them (so deleting them afterwards cannot pull them from under a reader).
 
         Raises:
             FileNotFoundError: a shard of a stream without a remote is missing.
@@ -187,15 +224,16 @@ class NodeCache:
                     f"remote to fetch it from ({shard.where()})"
                 )
             return
-        if self._complete(shard, stream):
+        if self._complete(shard, stream) and self._open(shard):
             self._touch(shard)
             self._count(hits=1)
             return
         with exclusive(self._lock(shard_id, "fetch")):
-            if self._complete(shard, stream):  # another process fetched it meanwhile
+            if self._complete(shard, stream) and self._open(shard):  # fetched meanwhile
                 self._touch(shard)
                 self._count(hits=1)
                 return
+            shard.close()  # files deleted behind our back: forget what was open
             self._make_room(shard_id)
             attempts = max(1, int(stream.download_retry or 1))
             for attempt in range(attempts):
@@ -211,8 +249,33 @@ class NodeCache:
                     if attempt + 1 == attempts:
                         raise type(e)(f"{e} (after {attempts} fetches from {stream.remote})") from e
                     logger.warning("Shard %d is bad (%s); fetching it again", shard_id, e)
+                except BaseException:
+                    self._record(shard)  # what did arrive is the cache's, to clean later
+                    raise
             if not stream.safe_keep_zip:
                 self._drop_zips(shard)
+            self._record(shard)
+
+    @staticmethod
+    def _open(shard: Shard) -> bool:
+        """Open the shard's files (they stay readable if deleted later); False if one vanished
+        meanwhile."""
+        try:
+            for role in ("raw_data", "raw_meta"):
+                if shard.entry.get(role):
+                    shard.buffer(role)
+        except FileNotFoundError:
+            shard.close()
+            return False
+        return True
+
+    def _record(self, shard: Shard) -> None:
+        """Log the shard's files now on disk in its directory's ledger."""
+        present = {}
+        for name in _shard_files(shard):
+            with contextlib.suppress(FileNotFoundError):
+                present[name] = os.path.getsize(os.path.join(shard.dirname, name))
+        self._ledger(shard.dirname).add(present)
 
     @staticmethod
     def _complete(shard: Shard, stream: Stream) -> bool:
@@ -225,27 +288,30 @@ class NodeCache:
                     return False
         return True
 
-    @staticmethod
-    def _drop_zips(shard: Shard) -> None:
+    def _drop_zips(self, shard: Shard) -> None:
+        dropped = []
         for raw, zipped in shard.file_pairs():
             if zipped and os.path.isfile(os.path.join(shard.dirname, raw["basename"])):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(os.path.join(shard.dirname, zipped["basename"]))
+                if remove_contained(shard.dirname, zipped["basename"]):
+                    dropped.append(zipped["basename"])
+        self._ledger(shard.dirname).remove(dropped)
 
     @staticmethod
     def _touch(shard: Shard) -> None:
-        with contextlib.suppress(OSError):
-            os.utime(os.path.join(shard.dirname, shard.entry["raw_data"]["basename"]))
+        with contextlib.suppress(OSError):  # keeps a record that the file was hash-checked
+            verified.touch(
+                os.path.join(shard.dirname, shard.entry["raw_data"]["basename"]),
+                shard.hash_record,
+            )
 
-    @staticmethod
-    def _delete(shard: Shard) -> int:
-        """Remove the shard's files; returns the bytes freed."""
+    def _delete(self, shard: Shard) -> int:
+        """Remove the shard's files (never through a link, never outside its directory);
+        returns the bytes freed."""
         freed = 0
-        for name in _shard_files(shard):
-            path = os.path.join(shard.dirname, name)
-            with contextlib.suppress(FileNotFoundError):
-                freed += os.path.getsize(path)
-                os.remove(path)
+        names = _shard_files(shard)
+        for name in names:
+            freed += remove_contained(shard.dirname, name)
+        self._ledger(shard.dirname).remove(names)
         return freed
 
     # ---- eviction ---------------------------------------------------------------------------
@@ -256,38 +322,101 @@ class NodeCache:
         size, used = 0, 0.0
         for name in _shard_files(shard):
             try:
-                st = os.stat(os.path.join(shard.dirname, name))
+                st = os.lstat(os.path.join(shard.dirname, name))
             except FileNotFoundError:
                 continue
             size += st.st_size
             used = max(used, st.st_mtime)
         return size, used
 
+    def _index_bytes(self) -> int:
+        """Bytes of the ``index.json`` of each evictable stream (the peer counts them)."""
+        total = 0
+        for stream, local in zip(self.streams, self._local_only(), strict=True):
+            if not local:
+                with contextlib.suppress(FileNotFoundError):
+                    total += stream.index_size()
+        return total
+
     def usage(self) -> int:
-        """Bytes that the evictable shards take on disk now."""
-        return sum(self._on_disk(i)[0] for i in range(len(self.shards)) if self.is_remote(i))
+        """Bytes that the evictable streams take on disk now: their shard files and their
+        ``index.json`` (what `cache_limit` bounds)."""
+        shards = sum(self._on_disk(i)[0] for i in range(len(self.shards)) if self.is_remote(i))
+        return shards + self._index_bytes()
+
+    def _evict_idle(self, shard_id: int) -> int | None:
+        """Delete the shard's files if no process uses it; the bytes freed, or None if in use.
+        The caller holds no lock on the shard."""
+        with try_exclusive(self._lock(shard_id, "use")) as idle:
+            if not idle:
+                return None
+            self.shards[shard_id].close()
+            return self._delete(self.shards[shard_id])
+
+    def evict(self, shard_id: int) -> int:
+        """Delete the cached files of shard `shard_id` (the peer's ``evict_shard``); returns the
+        bytes freed. A shard of a local-only stream is never deleted (returns 0); a shard being
+        fetched is evicted once its fetch ends; the next use fetches it again.
+
+        Raises:
+            ShardInUseError: a process (this one included) holds the shard for reading.
+        """
+        if not self.is_remote(shard_id):
+            return 0
+        with exclusive(self._lock(shard_id, "fetch")):
+            freed = self._evict_idle(shard_id)
+        if freed is None:
+            raise ShardInUseError(
+                f"Shard {shard_id} ({self.shards[shard_id].where()}) is in use by a reader and "
+                "cannot be evicted now: evict it after its reader releases it (end of epoch)"
+            )
+        return freed
+
+    def evict_coldest(self) -> int:
+        """Evict the least recently used idle shard of the evictable streams that is on disk
+        (the peer's ``evict_coldest_shard``); returns the bytes freed.
+
+        Raises:
+            NothingToEvictError: no such shard (none cached, or all in use).
+        """
+        candidates = []
+        for i in range(len(self.shards)):
+            if self.is_remote(i):
+                size, used = self._on_disk(i)
+                if size:
+                    candidates.append((used, i))
+        for _, victim in sorted(candidates):
+            with exclusive(self._lock(victim, "fetch")):
+                freed = self._evict_idle(victim)
+            if freed is not None:
+                return freed
+        raise NothingToEvictError(
+            "No shard to evict: "
+            + ("every cached shard is in use" if candidates else "no shard is cached")
+            + " (only shards of streams with a remote are ever evicted)"
+        )
 
     def _make_room(self, shard_id: int) -> None:
-        """Evict least recently used idle shards until `shard_id`'s files fit the limit."""
+        """Evict least recently used idle shards until `shard_id`'s files fit the limit (which
+        counts every evictable stream's ``index.json`` too)."""
         if not self.cache_limit:
             return
         shard = self.shards[shard_id]
         needed = sum(
-            raw["bytes"] + (zipped["bytes"] if zipped else 0)
-            for raw, zipped in shard.file_pairs()
+            raw["bytes"] + (zipped["bytes"] if zipped else 0) for raw, zipped in shard.file_pairs()
         )
         present = {i: self._on_disk(i) for i in range(len(self.shards)) if self.is_remote(i)}
-        usage = sum(size for size, _ in present.values())
+        usage = sum(size for size, _ in present.values()) + self._index_bytes()
+        usage -= present.get(shard_id, (0, 0.0))[0]  # its partial files are replaced
         candidates = sorted(
             (used, i) for i, (size, used) in present.items() if size and i != shard_id
         )
         for _, victim in candidates:
             if usage + needed <= self.cache_limit:
                 return
-            with try_exclusive(self._lock(victim, "use")) as idle:
-                if idle:
-                    self.shards[victim].close()
-                    usage -= self._delete(self.shards[victim])
+            freed = self._evict_idle(victim)
+            if freed is not None:
+                usage -= freed
         if usage + needed > self.cache_limit and not self._warned:
             self._warned = True
             warnings.warn(

@@ -116,7 +116,7 @@ def cache_root() -> str:
     return make_private_dirs(base, "streaming")
 
 
-def meta_dir(stream_dirname: str) -> str:
+def meta_dir(stream_dirname: str, *, create: bool = True) -> str:
     """The private directory (created 0700) holding the cache's records about the stream
     directory `stream_dirname`: its lock files, the remote it mirrors, the files downloaded into
     it, and any other per-directory record (such as which shard hashes were verified).
@@ -127,10 +127,17 @@ def meta_dir(stream_dirname: str) -> str:
     Locks there coordinate the processes of one user on one node. `stream_dirname` need not
     exist yet; create it first if a symbolic link could be put in its place later.
 
+    With ``create=False`` only the path is returned (nothing is created or checked).
+
     Raises:
         UnsafeCacheDirectoryError: the cache root or the meta directory is not this user's.
     """
     key = _digest(os.path.realpath(stream_dirname))
+    if not create:
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        if not os.path.isabs(base):
+            base = os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(base, "streaming", "meta", key)
     return make_private_dirs(cache_root(), "meta", key)
 
 

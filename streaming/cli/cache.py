@@ -1,9 +1,10 @@
 """``streaming cache ls|clean``: list the local caches and delete them.
 
-A cache is a directory a dataset filled from a remote (local-only data is never listed).
-``ls`` prints each cache's path, remote, size, file count and last use. ``clean`` deletes the
-given caches, or with ``--all`` every cache found (``--older-than`` keeps recent ones); a cache
-that a running job is reading is skipped and named.
+A cache is a directory a dataset of this user filled from a remote, known from the cache's own
+records (local-only data, including a directory that is its own remote, is never listed).
+``ls`` prints each cache's path, remote, size, file count and last use. ``clean`` deletes, from
+the given caches (or with ``--all`` every cache found; ``--older-than`` keeps recent ones), only
+the files the cache downloaded; a cache that a running job is reading is skipped and named.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["ls", "clean"])
     parser.add_argument(
         "paths", nargs="*",
-        help="caches, or folders to search for caches (default: the temporary directory)",
+        help="caches, or folders to search for caches (default: all of your caches)",
     )  # fmt: skip
     parser.add_argument("--all", action="store_true", help="clean: every cache found")
     parser.add_argument(
@@ -60,6 +61,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.paths and not args.all:
         raise UsageError("clean needs cache paths or --all", "streaming cache ls lists them")
+    for path in args.paths:
+        if not list(find_caches([path])):
+            print(
+                f"{path}: no cache of yours there (only directories filled from another "
+                "location are caches); nothing deleted",
+                file=sys.stderr,
+            )
     if args.older_than is not None:
         caches = [c for c in caches if c.age_seconds >= args.older_than]
     busy = freed = 0

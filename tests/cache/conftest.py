@@ -36,6 +36,14 @@ def write_dataset(
     return samples
 
 
+@pytest.fixture(autouse=True)
+def private_cache_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's per-user cache root (records, locks, default caches) is its own."""
+    root = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+    return root
+
+
 @pytest.fixture
 def remote(tmp_path: Path) -> Path:
     """An uncompressed dataset of 300 samples in 6 shards, read as ``counting://<path>``."""

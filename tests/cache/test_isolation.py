@@ -53,11 +53,13 @@ def test_unrelated_jobs_at_once_with_default_local(tmp_path: Path) -> None:
     os.makedirs(tmp)
     procs = []
     for remote in (*remotes, remotes[0]):  # two jobs on the same remote, one on another
-        proc = start(script.replace("sys.argv[1]", repr(url(remote))), TMPDIR=tmp)
+        proc = start(script.replace("sys.argv[1]", repr(url(remote))), XDG_CACHE_HOME=tmp)
         procs.append(proc)
     a1, b, a2 = (json.loads(finish(p)) for p in procs)
     assert a1 == a2 == list(range(300)) and b == list(range(120))
-    assert len(os.listdir(tmp)) == 2  # one cache directory per remote
+    # one private cache directory per remote (and the records' folder)
+    assert len(os.listdir(os.path.join(tmp, "streaming"))) == 3
+    assert oct(os.stat(os.path.join(tmp, "streaming")).st_mode & 0o777) == "0o700"
     assert sorted(fetch_log(str(remotes[0]))).count("index.json") == 1  # shared, fetched once
 
 

@@ -124,11 +124,12 @@ def test_lru_order_and_shards_in_use_are_spared(remote: Path, tmp_path: Path) ->
     )
     assert holder.stdout.readline().strip() == "held"  # another process reads shard 1
     try:
-        cache.cache_limit = 4 * size
+        index = (local / "index.json").stat().st_size  # counted in the limit, as the peer
+        cache.cache_limit = 4 * size + index
         cache.acquire(4)  # room for one more: shard 2 (oldest idle) goes, 0 and 1 stay
         assert not (local / names[2]).exists()
         assert all((local / names[i]).exists() for i in (0, 1, 3, 4))
-        cache.cache_limit = 2 * size
+        cache.cache_limit = 2 * size + index
         with pytest.warns(UserWarning, match="in use"):
             cache.acquire(5)  # 3 is idle and goes; 0, 1 and 4 are in use: over the limit
         assert not (local / names[3]).exists()
