@@ -158,3 +158,26 @@ def test_missing_and_unknown_arguments_name_the_class() -> None:
     with pytest.raises(ValueError, match=r"^group_method='concat' must be one of"):
         StreamingC4(local="/nonexistent", tokenizer_name="bytes", max_seq_len=8,
                     group_method="concat")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["StreamingC4", "StreamingPile"])
+def test_text_readers_tokenize_as_the_peers_call(tmp_path: Path, name: str) -> None:
+    """The peer calls its tokenizer with truncation and padding to max_length; the built-in
+    byte tokenizer answers that call the same way (a Hugging Face tokenizer answers it itself,
+    but transformers is not installed here, so that path is not exercised)."""
+    import streaming.text
+    from streaming import MDSWriter
+
+    with MDSWriter(out=str(tmp_path), columns={"text": "str", "url": "str"}) as w:
+        for text in ["hi", "abcdefghij", "é"]:
+            w.write({"text": text, "url": "u"})
+    cls = getattr(streaming.text, name)
+    ds = cls(local=str(tmp_path), num_canonical_nodes=1, batch_size=1, tokenizer_name="bytes",
+             max_seq_len=5, group_method="truncate")  # fmt: skip
+    # bytes b -> b + 3, then eos 2; pad 0
+    assert [ds[i] for i in range(3)] == [
+        {"input_ids": [107, 108, 2, 0, 0], "attention_mask": [1, 1, 1, 0, 0]},
+        {"input_ids": [100, 101, 102, 103, 104], "attention_mask": [1, 1, 1, 1, 1]},
+        {"input_ids": [198, 172, 2, 0, 0], "attention_mask": [1, 1, 1, 0, 0]},
+    ]
+    assert list(ds) == [ds[i] for i in range(3)]
