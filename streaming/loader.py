@@ -1,8 +1,8 @@
 """`StreamingDataLoader`: a ``torch.utils.data.DataLoader`` that counts the samples it yields, so
 that its ``state_dict`` says where to resume (as mosaicml-streaming 0.13.0's).
 
-Loading a state while persistent workers are alive shuts them down, so that the next epoch's
-workers start from the loaded state.
+A state loaded while persistent workers are alive reaches them at their next epoch (through
+the dataset's anonymous shared record), as with a plain ``DataLoader``.
 """
 
 from __future__ import annotations
@@ -58,15 +58,11 @@ class StreamingDataLoader(DataLoader):
         return dataset.state_dict(num_samples, False)
 
     def load_state_dict(self, obj: dict[str, Any]) -> None:
-        """Resume the dataset from `obj` at the next ``__iter__``."""
+        """Resume the dataset from `obj` at the next ``__iter__`` (persistent workers too)."""
         dataset = self.dataset
         if not isinstance(dataset, StreamingDataset):
             return
         dataset.load_state_dict(obj)
-        iterator = getattr(self, "_iterator", None)
-        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
-            iterator._shutdown_workers()  # persistent workers hold an old copy of the dataset
-        self._iterator = None
 
     def __del__(self) -> None:
         iterator = getattr(self, "_iterator", None)
