@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from streaming.format.mds.encodings import is_mds_encoding
 from streaming.format.merge import merge_index
 from streaming.spark.partition import (
     arrow_rows,
@@ -58,55 +61,150 @@ class ConversionSummary:
 
 
 def dataframe_to_mds(
-    df: Any,
-    out: str | tuple[str, str],
+    dataframe: Any,
+    merge_index: Any = True,
+    mds_kwargs: dict[str, Any] | None = None,
+    udf_iterable: Callable[..., Iterable[dict[str, Any]]] | None = None,
+    udf_kwargs: dict[str, Any] | None = None,
+    *,
+    out: str | tuple[str, str] | None = None,
     columns: dict[str, str] | None = None,
     compression: str | None = None,
     hashes: list[str] | None = None,
     size_limit: int | str | None = 1 << 26,
     udf: Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]] | None = None,
     keep_local: bool = False,
-) -> ConversionSummary:
-    """Convert `df` to an MDS dataset at `out`, one directory per Spark partition.
+) -> Any:
+    """Convert a Spark DataFrame to an MDS dataset, one directory per Spark partition.
 
-    Args:
-        df: A ``pyspark.sql.DataFrame``.
-        out: A local directory (shared by driver and executors: local mode, or a shared
-            filesystem), a remote URL (``s3://...``), or a ``(local, remote)`` pair.
-        columns: MDS encodings. Without `udf`: overrides for some columns (e.g.
-            ``{"image": "jpeg"}``), the rest inferred from the schema. With `udf`: the encodings
-            of every column of the samples the UDF yields (required).
-        compression: As `MDSWriter`'s (``"zstd"``, ``"zstd:7"``...).
-        hashes: As `MDSWriter`'s; they also make resumption check each shard's contents.
-        size_limit: As `MDSWriter`'s.
-        udf: Turns each partition's rows (dicts) into samples (dicts); runs on the executors.
-        keep_local: With a remote `out`, keep the executors' local copies.
+    Two call forms:
 
-    Returns:
-        A `ConversionSummary`.
+    * **mosaicml-streaming's**: ``dataframe_to_mds(df, merge_index=True, mds_kwargs={"out": ...,
+      "columns": ...}, udf_iterable=None, udf_kwargs=None)``. `mds_kwargs` holds `MDSWriter`'s
+      arguments (``out`` required; ``columns`` inferred from the schema if absent; compression
+      ``zstd`` unless given); `udf_iterable(pandas_df, **udf_kwargs)` turns each Arrow batch of
+      a partition, as a pandas DataFrame, into samples (``columns`` is then required). Returns
+      ``(local, remote)``, the directories used, ``remote`` ``''`` for a local `out` (a remote
+      URL is staged in a temporary local directory, removed at the end unless ``keep_local``).
+      With ``merge_index=False`` no top-level ``index.json`` is written.
+    * **ours** (keywords, or `out` as the second positional argument): ``dataframe_to_mds(df,
+      out, columns=None, compression=None, hashes=None, size_limit=1 << 26, udf=None,
+      keep_local=False)``, returning a `ConversionSummary`. Here `udf` maps the partition's
+      rows (dicts) to samples, and `columns` without `udf` overrides some inferred encodings.
+
+    In both, partition ``N`` goes to ``<out>/part-0000N/``, written on the executors; a re-run
+    skips partitions already complete (see the module docstring).
 
     Raises:
-        SparkSchemaError: a column type has no MDS encoding, or `columns` is wrong.
+        SparkSchemaError (a `ValueError`): a column type has no MDS encoding, or `columns` is
+            wrong; in the peer's form also an empty DataFrame or a missing ``out``.
         pyspark's error wrapping `SparkConversionError`: a partition failed to write.
     """
+    if isinstance(merge_index, (str, tuple, list, os.PathLike)):
+        if out is not None:
+            raise TypeError("dataframe_to_mds: `out` given both positionally and by keyword")
+        out, merge_index = merge_index, True  # ours, with `out` positional
+    if out is not None:
+        if mds_kwargs is not None or udf_iterable is not None or udf_kwargs is not None:
+            raise TypeError(
+                "dataframe_to_mds: give either `out=` (and our keywords) or mosaicml-streaming's "
+                "`mds_kwargs={'out': ...}` (with `udf_iterable`, `udf_kwargs`), not both"
+            )
+        return _convert(
+            dataframe,
+            out,
+            columns,
+            {"compression": compression, "hashes": hashes, "size_limit": size_limit,
+             "keep_local": keep_local},
+            udf=udf,
+            merge=bool(merge_index),
+        )  # fmt: skip
+    return _peer_form(dataframe, bool(merge_index), mds_kwargs, udf_iterable, udf_kwargs)
+
+
+# MDSWriter arguments the peer's form passes on (the others only tune its progress display).
+_WRITER_KEYS = {"compression", "hashes", "size_limit", "keep_local"}
+_IGNORED_KEYS = {"out", "columns", "progress_bar", "max_workers", "exist_ok", "retry"}
+
+
+def _peer_form(
+    dataframe: Any,
+    merge: bool,
+    mds_kwargs: dict[str, Any] | None,
+    udf_iterable: Callable[..., Iterable[dict[str, Any]]] | None,
+    udf_kwargs: dict[str, Any] | None,
+) -> tuple[str, str]:
+    kwargs = dict(mds_kwargs or {})
+    if "out" not in kwargs:
+        raise SparkSchemaError(
+            "dataframe_to_mds: `out` and `columns` need to be specified in `mds_kwargs`"
+        )
+    unknown = sorted(set(kwargs) - _WRITER_KEYS - _IGNORED_KEYS)
+    if unknown:
+        raise SparkSchemaError(
+            f"dataframe_to_mds: unknown MDSWriter argument(s) in mds_kwargs: {unknown}"
+        )
+    if dataframe is None or dataframe.isEmpty():
+        raise SparkSchemaError("dataframe_to_mds: the input DataFrame is None or empty")
+    if udf_iterable is not None and not kwargs.get("columns"):
+        raise SparkSchemaError(
+            "dataframe_to_mds: with `udf_iterable`, mds_kwargs must give `columns`, the "
+            "encoding of every column of the samples it yields"
+        )
+    writer_kwargs = {key: kwargs[key] for key in _WRITER_KEYS if key in kwargs}
+    writer_kwargs.setdefault("compression", "zstd")  # the peer's default here
+    keep_local = bool(writer_kwargs.get("keep_local", False))
+    out = kwargs["out"]
+    if isinstance(out, (str, os.PathLike)) and "://" in os.fspath(out):
+        local, remote = tempfile.mkdtemp(prefix="streaming-spark-"), os.fspath(out)
+        out = (local, remote)
+    elif isinstance(out, (tuple, list)):
+        local, remote = os.fspath(out[0]), os.fspath(out[1])
+        out = (local, remote)
+    else:
+        local, remote = os.fspath(out), ""
+        out = local
+    _convert(
+        dataframe,
+        out,
+        kwargs.get("columns"),
+        writer_kwargs,
+        batch_udf=None if udf_iterable is None else (udf_iterable, dict(udf_kwargs or {})),
+        merge=merge,
+        exact_columns=udf_iterable is not None or kwargs.get("columns") is not None,
+    )
+    if remote and not keep_local:
+        shutil.rmtree(local, ignore_errors=True)
+    return local, remote
+
+
+def _convert(
+    df: Any,
+    out: str | tuple[str, str],
+    columns: dict[str, str] | None,
+    writer_kwargs: dict[str, Any],
+    udf: Callable[[Iterator[dict[str, Any]]], Iterator[dict[str, Any]]] | None = None,
+    batch_udf: tuple[Callable[..., Iterable[dict[str, Any]]], dict[str, Any]] | None = None,
+    merge: bool = True,
+    exact_columns: bool = False,
+) -> ConversionSummary:
+    """The conversion: `udf` maps a partition's rows, `batch_udf` ``(fn, kwargs)`` maps each
+    Arrow batch as a pandas DataFrame; `exact_columns`: `columns` names every column."""
     start = time.perf_counter()
-    if udf is not None:
+    if udf is not None or batch_udf is not None:
         if not columns:
             raise SparkSchemaError(
                 "dataframe_to_mds: with a `udf`, `columns` must give the encoding of every "
                 "column of the samples it yields"
             )
         encodings = dict(columns)
+    elif exact_columns:
+        encodings = _given_columns(df, columns or {})
+        df = df.select(*encodings)  # as the peer's writer, other DataFrame columns are dropped
     else:
         encodings = infer_columns(df.schema, columns)
     if isinstance(out, (str, os.PathLike)):
         out = os.fspath(out)
-    writer_kwargs: dict[str, Any] = {
-        "compression": compression,
-        "hashes": hashes,
-        "size_limit": size_limit,
-        "keep_local": keep_local,
-    }
 
     def task(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -118,8 +216,16 @@ def dataframe_to_mds(
         if intact is not None:
             skipped, count = True, intact
         else:
-            rows = (row for batch in batches for row in arrow_rows(batch, encodings))
             wrap = None
+            if batch_udf is not None:
+                fn, fn_kwargs = batch_udf
+                rows: Iterable[dict[str, Any]] = (
+                    ensure_arrays(dict(s), encodings)
+                    for batch in batches
+                    for s in fn(batch.to_pandas(), **fn_kwargs)
+                )
+            else:
+                rows = (row for batch in batches for row in arrow_rows(batch, encodings))
             if udf is not None:
 
                 def wrap(it: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -134,20 +240,32 @@ def dataframe_to_mds(
         )
 
     results = sorted(df.mapInArrow(task, _RESULT_SCHEMA).collect(), key=lambda r: r.partition)
-    parts = [part_out(out, r.partition) for r in results]
-    index_urls = [_index_of(p) for p in parts]
-    merge_index(index_urls, out, keep_local=True)
-    samples = sum(r.samples for r in results)
+    if merge:
+        parts = [part_out(out, r.partition) for r in results]
+        merge_index([_index_of(p) for p in parts], out, keep_local=True)
     summary = ConversionSummary(
         partitions=len(results),
         written=sum(not r.skipped for r in results),
         skipped=sum(r.skipped for r in results),
-        samples=samples,
+        samples=sum(r.samples for r in results),
         seconds=time.perf_counter() - start,
         columns=encodings,
     )
     logger.info("dataframe_to_mds: %s", summary)
     return summary
+
+
+def _given_columns(df: Any, columns: dict[str, str]) -> dict[str, str]:
+    """`columns` checked against the DataFrame: each a column of it, with a known encoding."""
+    for name, encoding in columns.items():
+        if name not in df.columns:
+            raise SparkSchemaError(
+                f"mds_kwargs['columns'] names {name!r}, which is not a column of the DataFrame "
+                f"(its columns: {df.columns})"
+            )
+        if not is_mds_encoding(encoding):
+            raise SparkSchemaError(f"Column {name!r}: unknown MDS encoding {encoding!r}")
+    return dict(columns)
 
 
 def _index_of(part: str | tuple[str, str]) -> str | tuple[str, str]:

@@ -1,0 +1,58 @@
+"""``streaming.base.storage``: the peer's uploader and downloader classes, over our storage
+backends (`streaming.storage`), chosen by URL scheme."""
+
+from streaming.base.storage.download import (
+    AlipanDownloader,
+    AzureDataLakeDownloader,
+    AzureDownloader,
+    CloudDownloader,
+    DatabricksUnityCatalogDownloader,
+    DBFSDownloader,
+    GCSDownloader,
+    HFDownloader,
+    LocalDownloader,
+    OCIDownloader,
+    S3Downloader,
+    SFTPDownloader,
+    download_file,
+)
+from streaming.base.storage.upload import (
+    AlipanUploader,
+    AzureDataLakeUploader,
+    AzureUploader,
+    CloudUploader,
+    DatabricksUnityCatalogUploader,
+    DBFSUploader,
+    GCSUploader,
+    HFUploader,
+    LocalUploader,
+    OCIUploader,
+    S3Uploader,
+)
+
+__all__ = [
+    "CloudUploader",
+    "S3Uploader",
+    "GCSUploader",
+    "OCIUploader",
+    "LocalUploader",
+    "AzureUploader",
+    "AzureDataLakeUploader",
+    "HFUploader",
+    "DatabricksUnityCatalogUploader",
+    "DBFSUploader",
+    "AlipanUploader",
+    "CloudDownloader",
+    "S3Downloader",
+    "SFTPDownloader",
+    "GCSDownloader",
+    "OCIDownloader",
+    "AzureDownloader",
+    "AzureDataLakeDownloader",
+    "HFDownloader",
+    "DatabricksUnityCatalogDownloader",
+    "DBFSDownloader",
+    "AlipanDownloader",
+    "LocalDownloader",
+    "download_file",
+]
