@@ -105,19 +105,19 @@ def test_split_and_file_remote_copied_into_local(data: Path, tmp_path: Path) -> 
         ds = StreamingDataset(remote=remote, local=str(local), batch_size=4)
         assert not any(f.endswith(".mds") for f in os.listdir(local))  # fetched on first use
         assert ids(ds) == list(range(500, 560))
-        assert sorted(os.listdir(local))[:3] == [".streaming", "index.json", "shard.00000.mds"]
+        assert sorted(os.listdir(local))[:2] == ["index.json", "shard.00000.mds"]  # no .streaming
         assert not any(f.endswith(".zstd") for f in os.listdir(local))  # keep_zip=False
 
 
-def test_remote_without_local_uses_a_shared_temp_dir(
+def test_remote_without_local_uses_the_per_user_cache(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ds = StreamingDataset(remote=str(data / "a"), batch_size=4)
-    assert ds.streams[0].local.startswith(str(tmp_path))
+    assert ds.streams[0].local.startswith(str(tmp_path / "streaming"))
     assert ids(ds)[:3] == [0, 1, 2]
     # A second dataset (or a later job) on the same remote reuses the cache: no FileExistsError.
     again = StreamingDataset(remote=str(data / "a"), batch_size=4)
