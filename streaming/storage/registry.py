@@ -21,6 +21,7 @@ SCHEMES: dict[str, tuple[str, str, str | None]] = {
     "oci": ("streaming.storage.oci", "OCIBackend", "oci"),
     "azure": ("streaming.storage.azure", "AzureBackend", "azure"),
     "sftp": ("streaming.storage.sftp", "SFTPBackend", "sftp"),
+    "hf": ("streaming.storage.hf", "HFBackend", "hf"),
 }
 
 _lock = threading.Lock()
