@@ -49,13 +49,29 @@ class _KillAfter(Callback):
         kill_self_after(self.step, int(state.timestamp.batch))
 
 
+def _load_checkpoint(path: str) -> dict[str, Any]:
+    """A Composer checkpoint, loaded with ``weights_only=True``: no code in it runs. Besides
+    tensors it holds a `timedelta` (run time), the torch version and NumPy's RNG state (a uint32
+    array), so exactly those types are allowed, for this load only."""
+    import datetime
+
+    import numpy as np
+    from torch.torch_version import TorchVersion
+
+    reconstruct = np.zeros(0).__reduce__()[0]  # numpy's _reconstruct, under its own module
+    allowed = [datetime.timedelta, TorchVersion, np.ndarray, np.dtype, np.dtypes.UInt32DType]
+    allowed.append(reconstruct)
+    with torch.serialization.safe_globals(allowed):
+        return torch.load(path, weights_only=True)
+
+
 def train(data: str, work: Path, crash_at: int | None) -> tuple[str, dict, nn.Module]:
     """Train, killed after step `crash_at`, or resumed from the last checkpoint if None:
     (checkpoint name, its dataset state, the model)."""
     torch.manual_seed(0)
     folder = work / "checkpoints"
     resume = None if crash_at is not None else str((folder / "latest-rank0.pt").resolve())
-    state = None if resume is None else torch.load(resume, weights_only=False)["state"]
+    state = None if resume is None else _load_checkpoint(resume)["state"]
     callbacks: list[Callback] = [StreamingCursor()]
     if crash_at is not None:
         callbacks.append(_KillAfter(crash_at))

@@ -52,13 +52,19 @@ class _KillAfter(pl.Callback):
         kill_self_after(self.step, trainer.global_step)
 
 
+def _load_checkpoint(path: str) -> dict[str, Any]:
+    """A Lightning checkpoint, loaded with ``weights_only=True``: no code in it runs (it holds
+    only tensors and plain Python values, as Lightning itself loads it)."""
+    return torch.load(path, weights_only=True)
+
+
 def train(data: str, work: Path, crash_at: int | None) -> tuple[str, dict, nn.Module]:
     """Train, killed after step `crash_at`, or resumed from the last checkpoint if None:
     (checkpoint name, its dataset state, the model)."""
     torch.manual_seed(0)
     folder = work / "checkpoints"
     resume = None if crash_at is not None else str(next(folder.glob("*.ckpt")))
-    saved = None if resume is None else torch.load(resume, weights_only=False)["callbacks"]
+    saved = None if resume is None else _load_checkpoint(resume)["callbacks"]
     callbacks: list[pl.Callback] = [
         ModelCheckpoint(dirpath=folder, filename="{epoch}-{step}", every_n_train_steps=SAVE_EVERY)
     ]

@@ -120,3 +120,27 @@ def test_convert_refuses_a_crafted_test_batch(tmp_path: Path, capsys) -> None:
         "hint: `streaming convert DATASET --help` describes the raw layout",
     ]
     assert not marker.exists()
+
+
+@pytest.mark.slow  # importing Lightning and Composer takes seconds
+@pytest.mark.parametrize("demo", ["integrations._demo_lightning", "integrations._demo_composer"])
+def test_demo_checkpoints_load_with_weights_only(demo: str, tmp_path: Path) -> None:
+    """Issue 14, item 16: the demos read their checkpoints with ``weights_only=True``."""
+    import datetime
+    import importlib
+
+    import torch
+
+    load = importlib.import_module(demo)._load_checkpoint
+    marker = tmp_path / "pwned"
+    torch.save({"state": _Call(os.system, f"touch {marker}")}, tmp_path / "evil.pt")
+    with pytest.raises(pickle.UnpicklingError, match="unsupported GLOBAL posix.system"):
+        load(str(tmp_path / "evil.pt"))
+    assert not marker.exists()
+    state = {"w": torch.ones(2), "epoch": 1, "names": ["a"]}
+    if demo.endswith("composer"):  # what Composer adds: run time, RNG state, torch version
+        state |= {"time": datetime.timedelta(seconds=3), "rng": np.arange(4, dtype=np.uint32),
+                  "torch": torch.__version__}  # fmt: skip
+    torch.save(state, tmp_path / "ok.pt")
+    loaded = load(str(tmp_path / "ok.pt"))
+    assert loaded.keys() == state.keys() and torch.equal(loaded["w"], state["w"])
