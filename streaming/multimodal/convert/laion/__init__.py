@@ -1,0 +1,1 @@
+"""LAION dataset conversion at mosaicml-streaming's path."""

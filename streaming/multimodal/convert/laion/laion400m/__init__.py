@@ -1,0 +1,1 @@
+"""LAION-400M conversion at mosaicml-streaming's path."""
