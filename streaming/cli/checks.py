@@ -36,10 +36,11 @@ def parse_leniently(raw: bytes, path: str) -> dict[str, Any]:
     from streaming.format.index import parse_index
 
     try:
-        parse_index(raw, path)
-        verdict = None
+        obj = parse_index(raw, path)
     except FormatError as err:
         verdict = str(err)
+    else:
+        return _index(obj["version"], obj["shards"], [], None)
     try:
         obj = json.loads(raw)
     except (ValueError, RecursionError) as err:
