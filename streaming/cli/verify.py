@@ -145,6 +145,9 @@ def check_shard(
     except OSError as err:  # a download or a read that failed: this shard is unchecked
         text = str(err).replace(os.path.join(work, ""), dataset.file_url(""))
         return ShardResult([f"cannot be read: {text}"])
+    except Exception as err:  # anything else about one shard must not end the whole report
+        text = str(err).replace(os.path.join(work, ""), dataset.file_url(""))
+        return ShardResult([f"cannot be checked: {type(err).__name__}: {text}"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
