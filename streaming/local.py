@@ -26,7 +26,9 @@ class LocalDataset:
         split: an optional sub-directory of `local`, such as ``"train"``.
         allow_unsafe_types: read `pkl` columns, which can run code; only for trusted data.
         validate_hash: check each shard file against this hash algorithm of `index.json`
-            (e.g. ``"xxh64"``) before its first use.
+            (e.g. ``"xxh64"``) before it serves a byte: downloaded, decompressed or already
+            there. A record of the files checked (by path, size, mtime, inode and digest, in
+            the user's cache folder) spares re-hashing an unchanged file in later processes.
 
     ``ds[i]`` returns ``{column: value}``; ``ds[2:5]`` and ``ds[[1, 7]]`` return lists of them.
     """
@@ -42,6 +44,12 @@ class LocalDataset:
         self.split = split
         self.dirname = os.path.join(self.local, split) if split else self.local
         self.shards = open_shards(self.dirname, validate_hash, allow_unsafe_types)
+        if validate_hash:
+            # Each file is hashed once per node per version: a record (kept in the user's cache
+            # folder, not in the dataset) vouches for it in later processes and runs.
+            from streaming.cache.verified import attach
+
+            attach(self.shards)
         self.samples_per_shard = np.array([s.samples for s in self.shards], np.int64)
         self._ends = list(accumulate(int(n) for n in self.samples_per_shard))
         self._starts = [0, *self._ends[:-1]]

@@ -258,6 +258,13 @@ def decompress(
         max_size = min(max_size, sys.maxsize - 1)  # the codecs take a C ssize_t
     try:
         return _FAMILIES[family].decompress(data, max_size)
+    except MemoryError:
+        raise DecompressionError(
+            f"Could not decompress {what} as {family!r}: out of memory (MemoryError) while "
+            f"producing up to {max_size if max_size is not None else 'an unbounded number of'} "
+            f"bytes from {len(data)} compressed bytes. Free memory, or check that index.json's "
+            "raw size for this file is right."
+        ) from None
     except _TooLarge as err:
         raise DecompressionError(
             f"Could not decompress {what} as {family!r}: {err}, but index.json records "
@@ -272,7 +279,7 @@ def decompress(
 
 
 _CODEC_MODULES = {"zstandard", "brotli", "snappy", "cramjam"}
-_DECODE_ERRORS = (_Truncated, OSError, EOFError, ValueError, zlib.error, MemoryError, RuntimeError)
+_DECODE_ERRORS = (_Truncated, OSError, EOFError, ValueError, zlib.error, RuntimeError)
 
 
 def _failed(family: str, what: str, err: BaseException) -> DecompressionError:

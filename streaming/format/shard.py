@@ -16,7 +16,7 @@ from typing import Any
 
 from streaming.format.compression import decompress
 from streaming.format.errors import IndexFormatError, ShardFormatError, where
-from streaming.format.files import write_atomic
+from streaming.format.files import unsafe_target, write_atomic
 from streaming.format.hashing import check_hash
 
 
@@ -43,11 +43,14 @@ class Shard:
         self.validate_hash = validate_hash
         self._lock = threading.Lock()
         self._buffers: dict[str, Any] = {}
+        # Set by the cache (`streaming.cache.verified.VerifiedRecord`): files already hashed
+        # on this node are not hashed again. None: every process hashes what it opens.
+        self.hash_record: Any = None
 
     def __reduce__(self) -> tuple:
         # Pickled (into DataLoader workers) as its constructor arguments: open files, locks and
         # compiled decoders are rebuilt in the new process on first use.
-        return (_rebuild, (type(self), self._args, self._kwargs))
+        return (_rebuild, (type(self), self._args, self._kwargs), {"hash_record": self.hash_record})
 
     def where(self, sample: int | None = None, role: str = "raw_data") -> str:
         """A location string for messages: the file, the shard and optionally the sample."""
@@ -95,10 +98,9 @@ class Shard:
     def _open(self, raw: dict[str, Any], zipped: dict[str, Any] | None, role: str) -> Any:
         raw_path = os.path.join(self.dirname, raw["basename"])
         if os.path.isfile(raw_path) and os.path.getsize(raw_path) == raw["bytes"]:
-            if self.validate_hash and not zipped:
-                with open(raw_path, "rb") as f:
-                    self._validate(f.read(), raw, raw_path)
-            return _map(raw_path)
+            # Hashed whatever its origin (downloaded, decompressed earlier, left by another
+            # run): with validate_hash, no byte is served unchecked.
+            return self._map_checked(raw_path, raw)
         if zipped is None:
             if os.path.isfile(raw_path):
                 raise ShardFormatError(
@@ -113,42 +115,78 @@ class Shard:
                 f"(shard {self.shard_id})"
             )
         with open(zip_path, "rb") as f:
-            data = f.read()
+            data = f.read(zipped["bytes"] + 1)
         if len(data) != zipped["bytes"]:
             raise ShardFormatError(
-                f"Compressed shard file is {len(data)} bytes, but index.json records "
-                f"{zipped['bytes']} ({where(file=zip_path, shard=self.shard_id)}): it is "
+                f"Compressed shard file is {os.path.getsize(zip_path)} bytes, but index.json "
+                f"records {zipped['bytes']} ({where(file=zip_path, shard=self.shard_id)}): it is "
                 "truncated or stale"
             )
         if self.validate_hash:
-            self._validate(data, zipped, zip_path)
+            expected = self._expected(zipped, zip_path)
+            check_hash(self.validate_hash, data, expected, self._what(zip_path))
         out = decompress(
             self.compression or "",
             data,
             f"{zip_path!r} (shard {self.shard_id})",
             max_size=raw["bytes"],  # a corrupt or hostile file cannot inflate past this
         )
+        del data
         if len(out) != raw["bytes"]:
             raise ShardFormatError(
                 f"Shard decompresses to {len(out)} bytes, but index.json records {raw['bytes']} "
                 f"({where(file=zip_path, shard=self.shard_id)})"
             )
+        raw_digest = None
+        if self.validate_hash and self.validate_hash in raw.get("hashes", {}):
+            raw_digest = raw["hashes"][self.validate_hash]
+            check_hash(self.validate_hash, out, raw_digest, self._what(raw_path))
+        problem = unsafe_target(self.dirname, raw["basename"])
+        if problem:
+            raise ShardFormatError(
+                f"Refusing to write the decompressed shard {self.shard_id} to its basename "
+                f"{raw['basename']!r} in {self.dirname!r}: {problem}. The index.json is corrupt "
+                "or hostile."
+            )
         try:
-            write_atomic(raw_path, [out])
+            st = write_atomic(raw_path, [out])
         except OSError:
             return out  # a read-only directory: serve from memory
+        if raw_digest is not None and self.hash_record is not None:
+            self.hash_record.add(raw_path, st, self.validate_hash, raw_digest)
         return _map(raw_path)
 
-    def _validate(self, data: bytes, info: dict[str, Any], path: str) -> None:
+    def _what(self, path: str) -> str:
+        return f"{path!r} (shard {self.shard_id})"
+
+    def _expected(self, info: dict[str, Any], path: str) -> str:
         algo = self.validate_hash
-        assert algo is not None
         expected = info.get("hashes", {}).get(algo)
         if expected is None:
             raise IndexFormatError(
                 f"Hash {algo!r} was requested by validate_hash, but index.json records only "
                 f"{sorted(info.get('hashes', {}))} for {path!r} (shard {self.shard_id})"
             )
-        check_hash(algo, data, expected, f"{path!r} (shard {self.shard_id})")
+        return expected
+
+    def _map_checked(self, path: str, info: dict[str, Any]) -> Any:
+        """Map the file at `path`; with validate_hash, check the mapped bytes (or a record that
+        this version of the file was checked on this node) first."""
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            buf = b"" if st.st_size == 0 else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        algo = self.validate_hash
+        if algo:
+            expected = self._expected(info, path)
+
+            def verify() -> None:
+                check_hash(algo, buf, expected, self._what(path))
+
+            if self.hash_record is None:
+                verify()
+            else:
+                self.hash_record.check(path, st, algo, expected, verify)
+        return buf
 
     def get_item(self, idx: int) -> dict[str, Any]:
         """Decode sample `idx` of this shard (0 <= idx < samples)."""

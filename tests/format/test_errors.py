@@ -103,13 +103,18 @@ def test_split_unknown_encoding(tmp_path: Path, cls: type) -> None:
 def _write_then(
     path: Path, cls: type, columns: dict[str, str], good: list[dict], bad: Any
 ) -> tuple[str, FormatError]:
-    """Write `good` samples (several shards), then `bad`; return the error and its message."""
+    """Write `good` samples (several shards), then `bad`; return the error and its message.
+
+    The error leaves no index.json; the good samples' shards are kept, and are then published
+    deliberately with `finish()`."""
     size_limit = 450 if cls is MDSWriter else 40  # a few samples a shard
     with pytest.raises(FormatError) as info:
         with cls(out=str(path), columns=columns, size_limit=size_limit) as out:
             for sample in good:
                 out.write(sample)
             out.write(bad)
+    assert not (path / "index.json").exists()
+    out.finish()
     return str(info.value), info.value
 
 
@@ -200,6 +205,8 @@ def test_shard_past_the_offset_limit_is_refused(tmp_path: Path, monkeypatch) -> 
         with MDSWriter(out=str(tmp_path), columns={"b": "bytes"}, size_limit=None) as out:
             for i in range(100):
                 out.write({"b": bytes([i]) * 100})
+    assert not (tmp_path / "index.json").exists()  # an error leaves no index...
+    out.finish()  # ...until the samples written are published deliberately
     message = str(info.value)
     _assert_names(message, "4 GiB", "shard 0", "size_limit", "instead of None", str(tmp_path))
     # Nothing corrupt: the samples that fit were written, the one that did not was not.
@@ -215,6 +222,7 @@ def test_shard_past_the_offset_limit_with_a_size_limit(tmp_path: Path, monkeypat
         with MDSWriter(out=str(tmp_path), columns={"b": "bytes"}, size_limit=1000) as out:
             out.write({"b": b"x" * 100})
             out.write({"b": b"y" * 2000})  # alone, it passes the limit
+    out.finish()
     assert [s["b"] for s in _read_all(tmp_path)] == [b"x" * 100]
 
 
@@ -227,6 +235,7 @@ def test_split_shard_past_the_offset_limit_is_refused(
         with cls(out=str(tmp_path), columns={"name": "str", "n": "int"}, size_limit=None) as out:
             for i in range(100):
                 out.write({"name": f"row{i}", "n": i})
+    out.finish()
     (entry,) = _index(tmp_path)["shards"]
     assert entry["raw_data"]["bytes"] <= 300 + 10  # the CSV header is not counted
     rows = _read_all(tmp_path)

@@ -19,8 +19,9 @@ class Coder:
         encoding: The encoding string this coder was made for.
         size: The fixed size in bytes of every encoded value, or None if it varies.
         safe: False only for ``pkl``, whose decoding can run arbitrary code.
-        encode: ``encode(obj) -> bytes``. A `bytes` value passes through unchanged, whatever
-            the encoding (as in mosaicml-streaming), so callers may write pre-encoded values.
+        encode: ``encode(obj) -> bytes``. A `bytes` value passes through unchanged (as in
+            mosaicml-streaming), so callers may write pre-encoded values; where decoding is safe
+            and cheap, only if it decodes (see `checked_bytes`).
         decode: ``decode(data: bytes | memoryview) -> value``. Bad bytes raise `EncodingError`.
     """
 
@@ -59,6 +60,31 @@ def passing_bytes(encode: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
         return encode(obj)
 
     return encode_or_pass
+
+
+def checked_bytes(
+    encoding: str, encode: Callable[[Any], bytes], decode: Callable[[bytes | memoryview], Any]
+) -> Callable[[Any], bytes]:
+    """Wrap `encode` so that a `bytes` value is stored as is, but only if `decode` reads it back.
+
+    mosaicml-streaming stores pre-encoded bytes unchecked, so a typo'd column (text bytes that
+    are not UTF-8, ``b"12a"`` in a ``str_int`` column) only fails when the dataset is read,
+    maybe months later. We refuse it when it is written instead.
+    """
+
+    def encode_or_check(obj: Any) -> bytes:
+        if isinstance(obj, bytes):
+            try:
+                decode(obj)
+            except EncodingError as err:
+                raise EncodingError(
+                    f"pre-encoded bytes that {encoding!r} cannot read back ({err}); pass the "
+                    "value itself, or bytes that decode"
+                ) from None
+            return obj
+        return encode(obj)
+
+    return encode_or_check
 
 
 def type_name(obj: Any) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from streaming.format.errors import EncodingError
-from streaming.format.mds.encodings.base import Coder, bad_data, passing_bytes, wrong_type
+from streaming.format.mds.encodings.base import Coder, bad_data, checked_bytes, wrong_type
 
 # The dtype byte of each supported dtype (no bool, complex or bfloat16).
 DTYPE_CODES = {
@@ -164,4 +164,4 @@ def ndarray_coder(encoding: str, config: str) -> Coder:
             )
         return np.frombuffer(data, dtype, offset=pos).reshape(shape)
 
-    return Coder(encoding, passing_bytes(encode), decode, size=size)
+    return Coder(encoding, checked_bytes(encoding, encode, decode), decode, size=size)

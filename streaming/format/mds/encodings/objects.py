@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from streaming.format.errors import EncodingError
-from streaming.format.mds.encodings.base import Coder, bad_data, passing_bytes
+from streaming.format.mds.encodings.base import Coder, bad_data, checked_bytes, passing_bytes
 
 
 def _encode_json(obj: Any) -> bytes:
@@ -44,9 +44,10 @@ def _decode_pickle(data: bytes | memoryview) -> Any:
 
 def json_coder() -> Coder:
     """``json``: ``json.dumps(value)`` in UTF-8; a numpy array is written as ``.tolist()``."""
-    return Coder("json", passing_bytes(_encode_json), _decode_json)
+    return Coder("json", checked_bytes("json", _encode_json, _decode_json), _decode_json)
 
 
 def pickle_coder() -> Coder:
-    """``pkl``: ``pickle.dumps(value)`` at Python's default protocol. Unsafe to decode."""
+    """``pkl``: ``pickle.dumps(value)`` at Python's default protocol. Unsafe to decode, so
+    pre-encoded bytes are stored unchecked (unpickling them to check could run code)."""
     return Coder("pkl", passing_bytes(_encode_pickle), _decode_pickle, safe=False)

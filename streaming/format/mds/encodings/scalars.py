@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from streaming.format.errors import EncodingError
-from streaming.format.mds.encodings.base import Coder, bad_data, passing_bytes, wrong_type
+from streaming.format.mds.encodings.base import Coder, bad_data, checked_bytes, wrong_type
 
 NUMPY_SCALARS = (
     "uint8",
@@ -42,6 +42,13 @@ def _encode_str(obj: Any) -> bytes:
     if isinstance(obj, str):
         return obj.encode("utf-8")
     if isinstance(obj, bytes):
+        try:
+            obj.decode("utf-8")  # stored as is, but only if the reader can read it back
+        except UnicodeDecodeError as err:
+            raise EncodingError(
+                f"Encoding 'str' stores UTF-8, but got bytes that are not UTF-8 ({err}); pass "
+                "a str, or use a 'bytes' column for binary data"
+            ) from None
         return obj
     raise wrong_type("str", "str", obj)
 
@@ -136,7 +143,7 @@ def _str_number_coder(name: str, cls: type, parse: Any, errors: tuple[type, ...]
         except errors as err:
             raise bad_data(name, f"not a {cls.__name__} in text ({err})") from None
 
-    return Coder(name, passing_bytes(encode), decode)
+    return Coder(name, checked_bytes(name, encode, decode), decode)
 
 
 def str_int_coder() -> Coder:
