@@ -22,6 +22,9 @@ SCHEMES: dict[str, tuple[str, str, str | None]] = {
     "azure": ("streaming.storage.azure", "AzureBackend", "azure"),
     "sftp": ("streaming.storage.sftp", "SFTPBackend", "sftp"),
     "hf": ("streaming.storage.hf", "HFBackend", "hf"),
+    "azure-dl": ("streaming.storage.adls", "ADLSBackend", "adls"),
+    "abfs": ("streaming.storage.adls", "ADLSBackend", "adls"),
+    "abfss": ("streaming.storage.adls", "ADLSBackend", "adls"),
 }
 
 _lock = threading.Lock()
