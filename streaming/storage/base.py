@@ -99,6 +99,9 @@ def atomic_download_path(local_path: str) -> Iterator[str]:
     directory = os.path.dirname(local_path) or "."
     os.makedirs(directory, exist_ok=True)
     tmp = f"{local_path}.tmp-{os.getpid()}-{threading.get_ident()}"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # never write through a file or symbolic link planted at this name
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
     try:
         yield tmp
         os.replace(tmp, local_path)
