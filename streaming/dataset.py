@@ -625,21 +625,21 @@ class StreamingDataset(IterableDataset):
         cache.prepare(shard_id)
 
     def evict_shard(self, shard_id: int) -> None:
-        """Delete shard `shard_id`'s cached files (the peer's ``evict_shard``)."""
-        self.shards[shard_id].close()
+        """Delete shard `shard_id`'s cached files (the peer's ``evict_shard``); its next use
+        fetches it again. Shards of streams without a remote are never deleted.
+
+        Raises:
+            ShardInUseError: A process is reading the shard (the peer deletes it regardless).
+        """
         self._cache.evict(shard_id)
 
     def evict_coldest_shard(self) -> None:
         """Delete the least recently used cached shard (the peer's ``evict_coldest_shard``).
 
         Raises:
-            ValueError: No shard is cached (as the peer).
+            NothingToEvictError: No idle cached shard (a ValueError, as the peer's).
         """
-        if not self._cache.evict_coldest():
-            raise ValueError(
-                "Attempted shard eviction, but there are no shards present locally to evict. "
-                "Your cache limit may be too low."
-            )
+        self._cache.evict_coldest()
 
     def resample_streams(
         self, epoch: int, stream_id: int | None = None
