@@ -63,7 +63,7 @@ def test_storage_profiles(profile: str, extra: list[str], url: str) -> None:
     cfg = load("imagenet", "variables.bucket=bkt", *extra, include=(fragment,))
     for loader in (cfg.train_loader, cfg.eval_loader):
         assert loader.dataset.remote == url and loader.dataset.download_retry == 4
-        assert loader.dataset.local == "/tmp/streaming-cache/imagenet"
+        assert loader.dataset.local is None  # the per-user cache, never a shared /tmp path
     assert cfg.train_loader.dataset.cache_limit == "500gb"
     with pytest.raises(RecipeError, match="Missing mandatory value: variables.bucket"):
         load("imagenet", include=(fragment,))
