@@ -7,10 +7,10 @@ a process that checked a file leaves a record, and the next process that opens t
 of the file reads the record instead of hashing again.
 
 A record is one small JSON file per shard file, in ``<meta_dir(dirname)>/verified/`` (outside
-the dataset directory, private to the user): the file's size, ``mtime_ns``, inode and device,
-and the algorithm and digest it was checked against. Any write to the file changes its mtime
-(and a replacement its inode), so a tampered or re-downloaded file no longer matches and is
-hashed again. Records are written atomically (temporary name, then rename), and hashing a file
+the dataset directory, private to the user): the file's size, ``mtime_ns``, ``ctime_ns``, inode
+and device, and the algorithm and digest it was checked against. Any write to the file changes
+its mtime and ctime (a replacement, its inode; ctime cannot be set back the way mtime can), so
+a tampered or re-downloaded file no longer matches and is hashed again. Records are written atomically (temporary name, then rename), and hashing a file
 is done under its ``flock`` so that processes that open it at once hash it once. No shared
 memory; a record left by a crash is only ever a correct record of an older version.
 
@@ -39,6 +39,7 @@ def _key(st: os.stat_result, algo: str, digest: str) -> dict:
     return {
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,  # unlike mtime, no one can set it back after a change
         "ino": st.st_ino,
         "dev": st.st_dev,
         "algo": algo,
@@ -115,11 +116,12 @@ class VerifiedRecord:
 
 
 def _same_version(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns) == (
+    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
         b.st_ino,
         b.st_dev,
         b.st_size,
         b.st_mtime_ns,
+        b.st_ctime_ns,
     )
 
 
