@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from streaming.format import sizes as _sizes
 from streaming.format.merge import merge_index
-from streaming.format.sizes import bytes_to_int, number_abbrev_to_int
 
 __all__ = [
     "get_list_arg",
@@ -53,6 +53,18 @@ def wait_for_file_to_exist(
         if waited > timeout:
             raise RuntimeError(f"{err_msg}{timeout:.3f} < {waited:.3f} secs.")
         time.sleep(poll_interval)
+
+
+def bytes_to_int(bytes_str: int | float | str) -> int:
+    """``"64mb"`` -> 64 * 1024**2, ``"1kb"`` -> 1024, an int as is (see
+    `streaming.format.sizes.bytes_to_int`); a bad value raises `ValueError` naming it."""
+    return _sizes.bytes_to_int(bytes_str)
+
+
+def number_abbrev_to_int(abbrev_str: int | float | str) -> int:
+    """``"10k"`` -> 10_000, ``"2b"`` -> 2_000_000_000, an int as is (see
+    `streaming.format.sizes.number_abbrev_to_int`); a bad value raises `ValueError`."""
+    return _sizes.number_abbrev_to_int(abbrev_str)
 
 
 def clean_stale_shared_memory() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from streaming.format import split as _split
 from streaming.format.errors import EncodingError
-from streaming.format.split import is_xsv_encoding, xsv_decode
+from streaming.format.split import is_xsv_encoding
 
 __all__ = ["is_xsv_encoding", "xsv_decode", "xsv_encode"]
 
@@ -29,3 +30,8 @@ def xsv_encode(encoding: str, value: Any) -> str:
             f"{type(value).__name__}"
         )
     return value if encoding == "str" else str(value)
+
+
+def xsv_decode(encoding: str, value: str) -> Any:
+    """The value of an XSV field's text `value` of type `encoding`."""
+    return _split.xsv_decode(encoding, value)
