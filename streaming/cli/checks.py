@@ -132,6 +132,8 @@ def _file_problems(entry: dict, fmt: Any, samples: int | None) -> list[str]:
         if not _is_inside(basename):
             problems.append(f"{key}.basename {_short(basename)} is not a relative path inside "
                             "the dataset")  # fmt: skip
+        elif os.path.normpath(basename) == "index.json":
+            problems.append(f"{key}.basename {basename!r} names the dataset's own index.json")
         size = info.get("bytes")
         if not _is_count(size):
             problems.append(f"{key}.bytes must be a non-negative integer, got {_short(size)}")

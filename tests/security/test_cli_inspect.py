@@ -34,21 +34,21 @@ def test_every_bad_field_is_listed_and_the_exit_code_is_1(tmp_path, capsys) -> N
         shards[0]["raw_data"]["hashes"]["md99"] = "ab"
         shards[0]["samples"] = "2"
         shards[2].update(column_encodings=["png", "webp"], column_sizes=[8, None])
+        shards[1]["raw_data"]["basename"] = "./index.json"
         shards[3] = ["not", "a", "shard"]
 
     ds = edit_index(write(tmp_path / "ds"), lie)
-    (ds / "shard.00001.mds").unlink()
     assert main(["inspect", str(ds), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["shards"] == 4 and report["malformed_shards"] == 3
+    assert report["shards"] == 4 and report["malformed_shards"] == 4
     assert report["problems"] == [
         "shard 0: 'samples' must be an integer from 0 to 2**32 - 1, got '2'",
         "shard 0: raw_data.hashes names an unknown hash algorithm 'md99'",
+        "shard 1: raw_data.basename './index.json' names the dataset's own index.json",
         "shard 2: column 'x' records size 8 in column_sizes, but 'png' has no fixed size "
         "(expected null)",
         "shard 2: column 'y' has an unknown encoding 'webp'",
         "shard 3: expected a JSON object, got ['not', 'a', 'shard']",
-        "shard 1: shard.00001.mds is missing",
     ]
 
 
