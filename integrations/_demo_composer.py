@@ -12,8 +12,8 @@ from composer.loggers import Logger
 from composer.models import ComposerModel
 from torch import nn
 
-from integrations.composer import StreamingCursor, build_dataspec
-from integrations.demo import (
+from streaming.integrations.composer import StreamingCursor, build_dataspec
+from streaming.integrations.demo import (
     DATA,
     EPOCHS,
     SAVE_EVERY,

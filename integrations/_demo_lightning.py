@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
-from integrations.demo import (
+from streaming.integrations.demo import (
     DATA,
     EPOCHS,
     SAVE_EVERY,
@@ -19,7 +19,7 @@ from integrations.demo import (
     kill_self_after,
     to_tensors,
 )  # fmt: skip
-from integrations.lightning import StreamingDataModule
+from streaming.integrations.lightning import StreamingDataModule
 
 
 class Classifier(pl.LightningModule):

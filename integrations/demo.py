@@ -3,7 +3,7 @@ through `StreamingDataModule` (or, with ``--composer``, `build_dataspec`); the r
 mid-epoch, resumed from its last checkpoint, and the samples trained are checked against the
 uninterrupted order.
 
-    python -m integrations.demo --data build/demo/digits [--composer]
+    python -m streaming.integrations.demo --data build/demo/digits [--composer]
 
 The killed run is a child process (``--crash-at``) that sends itself SIGKILL after a step, as a
 preempted machine would: no cleanup, no final checkpoint. Each step's sample indices are appended
@@ -108,9 +108,9 @@ def main() -> None:
         args.work or Path(args.data).parent / ("composer" if args.composer else "lightning")
     )
     if args.composer:
-        from integrations._demo_composer import train
+        from streaming.integrations._demo_composer import train
     else:
-        from integrations._demo_lightning import train
+        from streaming.integrations._demo_lightning import train
     if args.crash_at is not None:
         train(args.data, work, crash_at=args.crash_at)
         return
@@ -129,7 +129,10 @@ def demo(args: argparse.Namespace, work: Path, train: Any) -> None:
         f"epochs of {per_epoch} steps (batch {BATCH}), a checkpoint every {SAVE_EVERY} steps =="
     )
     start = time.perf_counter()
-    command = [sys.executable, "-m", "integrations.demo", "--data", args.data, "--work", str(work)]
+    command = [
+        sys.executable, "-m", "streaming.integrations.demo",
+        "--data", args.data, "--work", str(work),
+    ]
     command += ["--crash-at", str(CRASH_AT)] + (["--composer"] if args.composer else [])
     child = subprocess.run(command)
     if child.returncode != -signal.SIGKILL:

@@ -123,7 +123,9 @@ def test_convert_refuses_a_crafted_test_batch(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.slow  # importing Lightning and Composer takes seconds
-@pytest.mark.parametrize("demo", ["integrations._demo_lightning", "integrations._demo_composer"])
+@pytest.mark.parametrize(
+    "demo", ["streaming.integrations._demo_lightning", "streaming.integrations._demo_composer"]
+)
 def test_demo_checkpoints_load_with_weights_only(demo: str, tmp_path: Path) -> None:
     """Issue 14, item 16: the demos read their checkpoints with ``weights_only=True``."""
     import datetime
