@@ -20,11 +20,14 @@ or URLs. The command exits with 1 if anything is wrong or was left unchecked.
 from __future__ import annotations
 
 import argparse
+import mmap
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +177,8 @@ def _check_files(
             problems.append(f"{raw_info['basename']}: missing")
             continue
         if raw_path is not None:
-            problems += _check(_read(raw_path), raw_info, algos)
+            with _mapped(raw_path) as data:  # hashed in place: a shard can be 4 GiB
+                problems += _check(data, raw_info, algos)
             _place(work, raw_info["basename"], raw_path)
         if zip_path is not None:
             data = _read(zip_path)
@@ -212,8 +216,22 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
+@contextmanager
+def _mapped(path: str) -> Iterator[bytes | mmap.mmap]:
+    """The file's bytes, memory-mapped (an empty file cannot be mapped: b"")."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
 def _check(
-    data: bytes, info: dict[str, Any], algos: list[str] | None, source: str | None = None
+    data: bytes | mmap.mmap,
+    info: dict[str, Any],
+    algos: list[str] | None,
+    source: str | None = None,
 ) -> list[str]:
     """Size and hash problems of one file's bytes."""
     from streaming.format.hashing import get_hash
