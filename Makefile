@@ -11,7 +11,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(wildcard requirements/*.txt)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check \
-		-e '.[dev,demo,bench,s3,gcs,oci,azure,sftp,hf,adls,servers,lightning,composer,recipes,spark,vision,laion,video,torchdata]' > $(VENV)/pip.log 2>&1 \
+		-e '.[dev,demo,bench,s3,gcs,oci,azure,sftp,hf,adls,databricks,servers,lightning,composer,recipes,spark,vision,laion,video,torchdata]' > $(VENV)/pip.log 2>&1 \
 		|| { grep -v '^WARNING: Location' $(VENV)/pip.log; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/composer.txt \
 		>> $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }

@@ -370,5 +370,5 @@ def _local_dir(out: str | tuple[str, str]) -> str | None:
         return os.fspath(out[0]) if len(out) == 2 and out[0] else None
     if isinstance(out, (str, os.PathLike)):
         path = os.fspath(out)
-        return None if "://" in path else path
+        return None if "://" in path or path.startswith("dbfs:/") else path
     return None

@@ -25,6 +25,7 @@ SCHEMES: dict[str, tuple[str, str, str | None]] = {
     "azure-dl": ("streaming.storage.adls", "ADLSBackend", "adls"),
     "abfs": ("streaming.storage.adls", "ADLSBackend", "adls"),
     "abfss": ("streaming.storage.adls", "ADLSBackend", "adls"),
+    "dbfs": ("streaming.storage.dbfs", "DBFSBackend", "databricks"),
 }
 
 _lock = threading.Lock()

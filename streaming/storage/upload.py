@@ -21,7 +21,7 @@ from streaming.storage.registry import get_backend
 
 
 def _is_remote(path: str) -> bool:
-    return "://" in path
+    return "://" in path or path.startswith("dbfs:/")  # Databricks writes dbfs:/Volumes/...
 
 
 class Uploader:
