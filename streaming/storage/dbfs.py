@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
+import urllib3
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
 from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied, Unauthenticated
@@ -64,6 +65,23 @@ def _is_volume(path: str) -> bool:
     return path == "/Volumes" or path.startswith("/Volumes/")
 
 
+def _is_timeout(err: BaseException) -> bool:
+    """Whether a socket read or connect timed out somewhere in `err` (requests reports a read
+    timeout of a streamed body as a ConnectionError wrapping urllib3's)."""
+    kinds = (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
+    seen: list[BaseException] = []
+    pending: list[object] = [err]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        if isinstance(item, kinds):
+            return True
+        seen.append(item)
+        pending.extend([item.__cause__, item.__context__, *item.args[:1]])
+    return False
+
+
 def _translate(err: BaseException, url: str, what: str) -> Exception:
     """Our error for an SDK failure on `url`."""
     if isinstance(err, StorageError):
@@ -76,7 +94,7 @@ def _translate(err: BaseException, url: str, what: str) -> Exception:
             "credentials (DATABRICKS_TOKEN or a profile) and their access to this path (Unity "
             "Catalog paths start with dbfs:/Volumes)"
         )
-    if isinstance(err, (TimeoutError, requests.exceptions.Timeout)) and what == "Download of":
+    if what == "Download of" and _is_timeout(err):
         return DownloadTimeoutError(f"{what} {url} timed out: {err}")
     return StorageError(f"{what} {url} failed: {type(err).__name__}: {err}")
 

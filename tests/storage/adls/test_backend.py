@@ -4,13 +4,21 @@ bytes, the DFS upload sequence, listing, URL forms, credentials, errors."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from streaming.storage import ObjectNotFoundError, StorageAuthError, download, get_backend
+from streaming.storage import (
+    DownloadTimeoutError,
+    ObjectNotFoundError,
+    StorageAuthError,
+    download,
+    get_backend,
+)
 from streaming.storage.adls import ADLSBackend, parse_adls_url
 from streaming.storage.download import upload
+from tests.storage._fault_proxy import FaultProxy
 from tests.storage.adls.conftest import ACCOUNT, DFSServer
 
 
@@ -115,3 +123,20 @@ def test_no_account_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
     with pytest.raises(StorageAuthError, match="no Azure account is configured; set AZURE_ST"):
         download("azure-dl://fs/f", str(tmp_path / "f"))
+
+
+def test_stalled_download_is_bounded(
+    backend: ADLSBackend, dfs: DFSServer, filesystem: tuple[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name, root = filesystem
+    (root / "f").write_bytes(os.urandom(1 << 20))
+    upstream = dfs.endpoint.rsplit("/", 1)[0]
+    with FaultProxy(upstream, rate=1.0, kinds=["stall_body"], fraction=0.5) as proxy:
+        monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", dfs.connection_string().replace(
+            upstream, proxy.url))
+        started = time.monotonic()
+        with pytest.raises(DownloadTimeoutError, match=f"azure-dl://{name}/f"):
+            backend.download_file(f"azure-dl://{name}/f", str(tmp_path / "f"), timeout=1.5)
+        assert time.monotonic() - started < 4
+    assert proxy.counts["stall_body"] >= 1 and list(tmp_path.iterdir()) == []

@@ -4,13 +4,21 @@ volumes (Files API) and DBFS paths (DBFS API), bytes, listing, errors, the token
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from streaming.storage import ObjectNotFoundError, StorageAuthError, download, get_backend
+from streaming.storage import (
+    DownloadTimeoutError,
+    ObjectNotFoundError,
+    StorageAuthError,
+    download,
+    get_backend,
+)
 from streaming.storage.dbfs import DBFSBackend, parse_dbfs_url
 from streaming.storage.download import upload
+from tests.storage._fault_proxy import FaultProxy
 from tests.storage.dbfs.conftest import Workspace
 
 
@@ -96,3 +104,29 @@ def test_bad_token_and_no_workspace(volume: tuple[str, Path], tmp_path: Path,
     monkeypatch.delenv("DATABRICKS_HOST")
     with pytest.raises(StorageAuthError, match="no Databricks workspace is configured"):
         download(url, str(tmp_path / "f"), attempts=3)
+
+
+def test_stalled_download_is_bounded(
+    backend: DBFSBackend, workspace: Workspace, volume: tuple[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path, root = volume
+    (root / "f").write_bytes(os.urandom(1 << 20))
+    with FaultProxy(workspace.host, rate=1.0, kinds=["stall_body"], path_contains="/fs/files/",
+                    fraction=0.5) as proxy:
+        monkeypatch.setenv("DATABRICKS_HOST", proxy.url)
+        started = time.monotonic()
+        with pytest.raises(DownloadTimeoutError, match=f"dbfs:{path}/f"):
+            backend.download_file(f"dbfs:{path}/f", str(tmp_path / "f"), timeout=1.5)
+        assert time.monotonic() - started < 4
+    assert proxy.counts["stall_body"] == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_compat_uploader_reaches_volumes(volume: tuple[str, Path], tmp_path: Path) -> None:
+    from streaming.base.storage.upload import CloudUploader
+
+    path, root = volume
+    uploader = CloudUploader.get((str(tmp_path / "out"), f"dbfs:{path}/ds"))
+    (tmp_path / "out" / "a.bin").write_bytes(b"abc")
+    uploader.upload_file("a.bin")
+    assert (root / "ds" / "a.bin").read_bytes() == b"abc"

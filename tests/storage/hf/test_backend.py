@@ -4,13 +4,21 @@ files and LFS redirects), commits, the tree, tokens, errors."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from streaming.storage import ObjectNotFoundError, StorageAuthError, download, get_backend
+from streaming.storage import (
+    DownloadTimeoutError,
+    ObjectNotFoundError,
+    StorageAuthError,
+    download,
+    get_backend,
+)
 from streaming.storage.download import upload
 from streaming.storage.hf import HFBackend, parse_hf_url
+from tests.storage._fault_proxy import FaultProxy
 from tests.storage.hf.server import READ_TOKEN, HubServer
 
 
@@ -116,3 +124,30 @@ def test_tokens(backend: HFBackend, repo: tuple[str, Path], tmp_path: Path,
     assert (tmp_path / "f").read_bytes() == b"x"
     with pytest.raises(StorageAuthError, match=f"Upload of .* to {url} failed: 403"):
         upload(str(tmp_path / "f"), url, attempts=3)
+
+
+def test_stalled_download_is_bounded(
+    backend: HFBackend, hub: HubServer, repo: tuple[str, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo_id, files = repo
+    (files / "f").write_bytes(os.urandom(12_000))  # served by the Hub itself, not the CDN
+    with FaultProxy(hub.endpoint, rate=1.0, kinds=["stall_body"], path_contains="/resolve/",
+                    fraction=0.5) as proxy:
+        monkeypatch.setenv("HF_ENDPOINT", proxy.url)
+        started = time.monotonic()
+        with pytest.raises(DownloadTimeoutError, match=f"hf://datasets/{repo_id}/f"):
+            backend.download_file(f"hf://datasets/{repo_id}/f", str(tmp_path / "f"), timeout=1.5)
+        assert time.monotonic() - started < 4
+    assert proxy.counts["stall_body"] == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_compat_uploader_reaches_hf(repo: tuple[str, Path], tmp_path: Path) -> None:
+    from streaming.base.storage.upload import CloudUploader
+
+    repo_id, files = repo
+    uploader = CloudUploader.get((str(tmp_path / "out"), f"hf://datasets/{repo_id}/ds"))
+    (tmp_path / "out" / "a.bin").write_bytes(b"abc")
+    uploader.upload_file("a.bin")
+    assert (files / "ds" / "a.bin").read_bytes() == b"abc"
+    assert uploader.list_objects() == ["a.bin"]

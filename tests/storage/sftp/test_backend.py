@@ -196,3 +196,13 @@ def test_stalled_download_times_out(
         assert (tmp_path / "big").read_bytes() == (remote_dir / "big").read_bytes()
     finally:
         proxy.close()
+
+
+def test_compat_uploader_reaches_sftp(sshd: SSHDServer, remote_dir: Path, tmp_path: Path) -> None:
+    from streaming.base.storage.upload import CloudUploader
+
+    uploader = CloudUploader.get((str(tmp_path / "out"), sshd.url(f"{remote_dir}/ds")))
+    (tmp_path / "out" / "a.bin").write_bytes(b"abc")
+    uploader.upload_file("a.bin")
+    assert (remote_dir / "ds" / "a.bin").read_bytes() == b"abc"
+    assert uploader.list_objects() == ["a.bin"]
