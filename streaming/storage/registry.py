@@ -28,6 +28,16 @@ SCHEMES: dict[str, tuple[str, str, str | None]] = {
     "dbfs": ("streaming.storage.dbfs", "DBFSBackend", "databricks"),
 }
 
+#: Schemes mosaicml-streaming reads that no backend here serves, and why.
+UNSUPPORTED: dict[str, str] = {
+    "alipan": (
+        "its only client (AliPCS-Py, an unofficial client of Aliyun Drive's undocumented web API) "
+        "has its service address built in, so it cannot be tested against anything but the live "
+        "service; copy the data to a supported store"
+    ),
+    "adl": "Azure Data Lake Storage Gen1 is retired; use abfs:// or azure-dl:// (Gen2)",
+}
+
 _lock = threading.Lock()
 _instances: dict[tuple[int, str], Backend] = {}
 
@@ -41,6 +51,9 @@ def get_backend(url: str) -> Backend:
     """
     parsed = urlparse(url)
     scheme = parsed.scheme if not (len(parsed.scheme) == 1 and os.name == "nt") else ""
+    if scheme in UNSUPPORTED:
+        raise ValueError(f"Unsupported remote {url!r}: {scheme}:// is not supported: "
+                         f"{UNSUPPORTED[scheme]}")
     if scheme not in SCHEMES:
         supported = ", ".join(f"{s}://" for s in SCHEMES if s)
         raise ValueError(
