@@ -56,10 +56,16 @@ class OutputLock:
             except BlockingIOError:
                 holder = _read_pid(fd)
                 os.close(fd)
+                hint = (
+                    "wait for it to finish, or write to another directory"
+                    if holder != f" (process {os.getpid()})"
+                    else "that writer is in this process: finish() or close() it first (an "
+                    "unfinished writer holds its output until then, or until it is deleted)"
+                )
                 raise OutputInUseError(
                     f"Another writer is writing {local!r}{holder} (it holds the lock "
                     f"{self.path!r}). Two writers on one output directory overwrite each "
-                    "other's shards: wait for it to finish, or write to another directory."
+                    f"other's shards: {hint}."
                 ) from None
             # A releasing writer unlinks the file: make sure ours is still the one at the path.
             try:

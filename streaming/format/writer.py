@@ -298,6 +298,13 @@ class Writer:
             if self._finished:
                 self._release_lock()
 
+    def close(self) -> None:
+        """Stop a writer that will not be finished (after an error): no index.json is written,
+        shards already written stay, and the output directory is free for another writer.
+        Does nothing after `finish()`."""
+        if not self._finished:
+            self._abort()
+
     def _flush_all(self) -> None:
         """Hand over the buffered samples and wait until every shard is written."""
         if self._sizes:

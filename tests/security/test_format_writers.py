@@ -99,13 +99,25 @@ def test_second_writer_on_the_same_out_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"Another writer is writing {str(out)!r} (process {os.getpid()}) (it holds the lock "
         f"{str(out) + '.lock'!r}). Two writers on one output directory overwrite each other's "
-        "shards: wait for it to finish, or write to another directory."
+        "shards: that writer is in this process: finish() or close() it first (an unfinished "
+        "writer holds its output until then, or until it is deleted)."
     )
     first.finish()
     assert not Path(f"{out}.lock").exists()  # released and removed
     assert sorted(os.listdir(out)) == ["index.json", "shard.00000.mds"]  # nothing extra
     _write(out, 3, exist_ok=True)  # free again
     assert len(LocalDataset(str(out))) == 3
+
+
+def test_closing_an_unfinished_writer_frees_its_output(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    abandoned = MDSWriter(out=str(out), columns=COLUMNS, size_limit=300)
+    for i in range(10):
+        abandoned.write({"id": i, "text": "x"})
+    abandoned.close()
+    assert not (out / "index.json").exists()
+    _write(out, 2, exist_ok=True)
+    assert len(LocalDataset(str(out))) == 2
 
 
 def test_lock_of_a_killed_writer_is_released(tmp_path: Path) -> None:
@@ -123,7 +135,7 @@ def test_lock_of_a_killed_writer_is_released(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout.readline() == "locked\n"
-        with pytest.raises(OutputInUseError, match=f"process {proc.pid}"):
+        with pytest.raises(OutputInUseError, match=f"process {proc.pid}.*wait for it to finish"):
             MDSWriter(out=str(out), columns=COLUMNS)
     finally:
         proc.kill()

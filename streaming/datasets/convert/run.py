@@ -290,6 +290,7 @@ def _convert_part(
     staging = output.staging_dir(part)
     samples = skipped = 0
     unreported = 0
+    writer = None
     try:
         writer = MDSWriter(
             out=staging,
@@ -319,6 +320,9 @@ def _convert_part(
             f"Converting {part.source} ({part.split}/{part.name}) failed: "
             f"{type(err).__name__}: {err}"
         ) from err
+    finally:
+        if writer is not None:
+            writer.close()  # unfinished (an error, Ctrl-C): free its staging directory
     return samples, skipped
 
 
