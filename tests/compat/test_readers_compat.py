@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -181,3 +182,66 @@ def test_text_readers_tokenize_as_the_peers_call(tmp_path: Path, name: str) -> N
         {"input_ids": [198, 172, 2, 0, 0], "attention_mask": [1, 1, 1, 0, 0]},
     ]
     assert list(ds) == [ds[i] for i in range(3)]
+
+
+HF_SCRIPT = (
+    DUMP
+    + r"""
+import sys
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+import streaming.text
+
+data, tok_dir, build = sys.argv[1], sys.argv[2], sys.argv[3] == "build"
+if build:  # a local word-level tokenizer without a pad token: both readers pad with eos
+    vocab = {w: i for i, w in enumerate(["[UNK]", "</s>", "the", "cat", "sat", "on", "mat"])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", eos_token="</s>"
+                            ).save_pretrained(tok_dir)
+out = {}
+for name in ("StreamingC4", "StreamingPile"):
+    cls = getattr(streaming.text, name)
+    ds = cls(local=data, tokenizer_name=tok_dir, max_seq_len=4, group_method="truncate",
+             batch_size=1, num_canonical_nodes=1, shuffle=True)
+    out[name] = dump_dataset(ds)
+print(json.dumps({"file": streaming.__file__, "samples": out}))
+"""
+)
+
+
+@pytest.mark.slow
+def test_text_readers_with_a_local_tokenizer_match_the_peer(
+    tmp_path: Path, mosaic_python: Path
+) -> None:
+    """A local Hugging Face tokenizer directory as ``tokenizer_name``. transformers is only in
+    the peer's venv, so our classes run there too, with our package first on the path."""
+    import subprocess
+
+    from streaming import MDSWriter
+
+    with MDSWriter(out=str(tmp_path / "data"), columns={"text": "str"}, size_limit=1 << 8) as w:
+        for text in ["the cat sat", "the cat sat on the mat", "dog", "mat on cat the sat the"]:
+            w.write({"text": text})
+    shutil.copytree(tmp_path / "data", tmp_path / "ours")
+    repo = Path(__file__).resolve().parents[2]
+    results = {}
+    for who, build in (("peer", "build"), ("ours", "reuse")):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        if who == "ours":
+            env["PYTHONPATH"] = str(repo)
+        data = tmp_path / ("data" if who == "peer" else "ours")
+        proc = subprocess.run(
+            [str(mosaic_python), "-c", HF_SCRIPT, str(data), str(tmp_path / "tok"), build],
+            capture_output=True, text=True, cwd="/", env=env, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results[who] = json.loads(proc.stdout)
+    assert results["ours"]["file"] == str(repo / "streaming" / "__init__.py")
+    assert results["peer"]["file"] != results["ours"]["file"]
+    for name in ("StreamingC4", "StreamingPile"):
+        ours, peer = results["ours"]["samples"][name], results["peer"]["samples"][name]
+        assert ours == peer
+        # eos (1) pads; "dog" is unknown (0); truncated at 4
+        assert ours["by_index"][2]["input_ids"] == [0, 1, 1, 1]
+        assert ours["by_index"][1]["input_ids"] == [2, 3, 4, 5]
