@@ -126,7 +126,7 @@ class Stream:
             if self.remote is None:
                 raise ValueError("Stream needs `remote` and/or `local`: neither was given")
             # One private directory per remote and user, shared by that user's jobs.
-            self.local = default_local(self.remote)
+            self.local = default_local(self.remote, create=False)  # made and checked on use
         else:
             self.local = self._local
         self.safe_keep_zip = bool(keep_zip) or self.local_only
@@ -175,7 +175,7 @@ class Stream:
         that already mirrors another (two datasets writing one ``index.json`` would corrupt each
         other)."""
         if self._local is None:
-            make_private_dirs(self.local, self.split)
+            make_private_dirs(default_local(self.remote), self.split)
         else:
             os.makedirs(self.dirname, exist_ok=True)
         meta = meta_dir(self.dirname)

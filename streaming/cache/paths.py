@@ -108,9 +108,7 @@ def cache_root() -> str:
     Raises:
         UnsafeCacheDirectoryError: the root (or ``XDG_CACHE_HOME``/``~/.cache``) is unsafe.
     """
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
+    base = _base()
     os.makedirs(base, mode=0o700, exist_ok=True)
     check_private(os.path.realpath(base), allow_root_owner=True)
     return make_private_dirs(base, "streaming")
@@ -134,16 +132,23 @@ def meta_dir(stream_dirname: str, *, create: bool = True) -> str:
     """
     key = _digest(os.path.realpath(stream_dirname))
     if not create:
-        base = os.environ.get("XDG_CACHE_HOME", "")
-        if not os.path.isabs(base):
-            base = os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(base, "streaming", "meta", key)
+        return os.path.join(_base(), "streaming", "meta", key)
     return make_private_dirs(cache_root(), "meta", key)
 
 
-def default_local(remote: str) -> str:
+def _base() -> str:
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return base
+
+
+def default_local(remote: str, *, create: bool = True) -> str:
     """The per-user cache directory of `remote` when a stream has no `local` (the split goes
-    under it): ``<cache_root()>/<blake2s of the remote>``, created 0700 and checked."""
+    under it): ``<cache_root()>/<blake2s of the remote>``, created 0700 and checked (with
+    ``create=False``, only the path)."""
+    if not create:
+        return os.path.join(_base(), "streaming", _digest(remote))
     return make_private_dirs(cache_root(), _digest(remote))
 
 
