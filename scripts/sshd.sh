@@ -11,14 +11,20 @@ port=${2:?usage: sshd.sh <dir> <port>}
 sshd=/usr/sbin/sshd
 
 if [ ! -x "$sshd" ]; then
+    as_root=()
     if [ "$(id -u)" != 0 ]; then
-        echo "sshd.sh: $sshd is missing and only root can install openssh-server" >&2
-        exit 1
+        if ! sudo -n true 2>/dev/null; then
+            echo "sshd.sh: $sshd is missing; installing openssh-server needs root or" \
+                "password-less sudo: run 'apt-get install openssh-server' as root" >&2
+            exit 1
+        fi
+        as_root=(sudo -n)
     fi
     echo "sshd.sh: installing openssh-server" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >&2
-    apt-get install -y -q --no-install-recommends openssh-server >&2
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends openssh-server >&2
 fi
 # Debian's package may start its own service: leave it alone, ours listens on its own port.
 
@@ -31,6 +37,7 @@ echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/host_key.pub")" > "$dir/known_ho
 if [ "$(id -u)" = 0 ]; then
     mkdir -p /run/sshd  # privilege separation directory, which sshd checks when run as root
 fi
+# As another user, sshd runs unprivileged: only that user can log in (which is all we need).
 cat > "$dir/sshd_config" <<EOF
 Port $port
 ListenAddress 127.0.0.1
