@@ -1,12 +1,32 @@
 """mosaicml-streaming's text readers at its import path (``from streaming.text import ...``).
 
 Same constructor arguments and same samples as the peer's; they read datasets written by
-``streaming convert c4|pile`` or by the peer's converters (``python -m streaming.text.convert.c4``).
-The typed readers with our own defaults are in `streaming.datasets`.
+``streaming convert c4|pile`` or by the convert scripts at the peer's paths (``python -m
+streaming.text.convert.c4``). The typed readers with our own defaults are in
+`streaming.datasets`. The readers are imported on first use, so the convert scripts start
+without torch.
 """
 
-from streaming.text.c4 import StreamingC4 as StreamingC4
-from streaming.text.enwiki import StreamingEnWiki as StreamingEnWiki
-from streaming.text.pile import StreamingPile as StreamingPile
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Reader class name -> its module.
+READERS = {
+    "StreamingPile": "streaming.text.pile",
+    "StreamingC4": "streaming.text.c4",
+    "StreamingEnWiki": "streaming.text.enwiki",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = READERS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streaming.text' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["StreamingPile", "StreamingC4", "StreamingEnWiki"]

@@ -301,3 +301,17 @@ def test_text_scripts_match_the_peer(
         assert columns(ours) == columns(peer) == PEER_COLUMNS[module]
         assert samples(ours) == samples(peer), split
         assert len(samples(ours)) >= 1
+
+
+def test_text_and_multimodal_scripts_start_without_torch() -> None:
+    """The reader packages import their readers on first use: a convert script does not pay
+    for torch (the vision scripts do: streaming.vision holds the device image pipeline)."""
+    modules = ["streaming.text.convert.c4", "streaming.text.convert.pile",
+               "streaming.text.convert.enwiki_text", "streaming.multimodal.convert.webvid.__main__",
+               "streaming.multimodal.convert.webvid.extract_webvid_videos",
+               "streaming.multimodal.convert.laion.laion400m.convert_and_upload"]  # fmt: skip
+    code = f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+    code += "print(sorted(m for m in sys.modules if m == 'torch'))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
