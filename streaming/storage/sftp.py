@@ -44,7 +44,8 @@ from streaming.storage.base import (
 
 __all__ = ["SFTPBackend", "SFTPLocation", "parse_sftp_url"]
 
-#: Seconds to wait for the TCP connection, the SSH banner and authentication.
+#: Seconds to wait for the TCP connection, the SSH banner and authentication (a download waits
+#: at most its own timeout, if shorter).
 CONNECT_TIMEOUT = 20.0
 #: Seconds an upload or listing request may wait for the server.
 REQUEST_TIMEOUT = 120.0
@@ -114,7 +115,7 @@ def _translate(err: BaseException, url: str, what: str) -> Exception:
 class _Connection:
     """One SSH connection and its SFTP session."""
 
-    def __init__(self, loc: SFTPLocation) -> None:
+    def __init__(self, loc: SFTPLocation, timeout: float) -> None:
         self.ssh = paramiko.SSHClient()
         self.ssh.load_system_host_keys(os.environ.get(_HOSTS_ENV) or None)
         self.ssh.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -125,10 +126,10 @@ class _Connection:
                 username=loc.username,
                 password=loc.password,
                 key_filename=os.environ.get(_KEY_ENV) or None,
-                timeout=CONNECT_TIMEOUT,
-                banner_timeout=CONNECT_TIMEOUT,
-                auth_timeout=CONNECT_TIMEOUT,
-                channel_timeout=CONNECT_TIMEOUT,
+                timeout=timeout,
+                banner_timeout=timeout,
+                auth_timeout=timeout,
+                channel_timeout=timeout,
             )
             self.sftp = self.ssh.open_sftp()
         except BaseException:
@@ -151,7 +152,7 @@ class SFTPBackend(Backend):
         self.__dict__.update(state)
         self.__init__()  # type: ignore[misc]  # connections are never pickled: start afresh
 
-    def _connection(self, loc: SFTPLocation) -> _Connection:
+    def _connection(self, loc: SFTPLocation, timeout: float) -> _Connection:
         key = (loc.host, loc.port, loc.username, loc.password,
                os.environ.get(_KEY_ENV), os.environ.get(_HOSTS_ENV))
         conns: dict[tuple[Any, ...], _Connection] = self._client_local.__dict__.setdefault(
@@ -160,7 +161,7 @@ class SFTPBackend(Backend):
         conn = conns.get(key)
         transport = conn.ssh.get_transport() if conn is not None else None
         if conn is None or transport is None or not transport.is_active():
-            conns[key] = conn = _Connection(loc)
+            conns[key] = conn = _Connection(loc, timeout)
         return conn
 
     def _drop(self, loc: SFTPLocation) -> None:
@@ -173,7 +174,7 @@ class SFTPBackend(Backend):
     def _run(self, url: str, what: str, op: Any, timeout: float = REQUEST_TIMEOUT) -> Any:
         loc = parse_sftp_url(url)
         try:
-            conn = self._connection(loc)
+            conn = self._connection(loc, min(timeout, CONNECT_TIMEOUT))
             conn.sftp.get_channel().settimeout(timeout)
             return op(conn.sftp, loc.path)
         except (ObjectNotFoundError, StorageAuthError):

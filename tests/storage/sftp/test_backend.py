@@ -17,6 +17,7 @@ from streaming.storage import (
     DownloadTimeoutError,
     ObjectNotFoundError,
     StorageAuthError,
+    StorageError,
     download,
     get_backend,
 )
@@ -206,3 +207,15 @@ def test_compat_uploader_reaches_sftp(sshd: SSHDServer, remote_dir: Path, tmp_pa
     uploader.upload_file("a.bin")
     assert (remote_dir / "ds" / "a.bin").read_bytes() == b"abc"
     assert uploader.list_objects() == ["a.bin"]
+
+
+def test_silent_server_is_bounded(backend: SFTPBackend, tmp_path: Path) -> None:
+    """A server that accepts the connection and never speaks: the download's timeout bounds
+    the SSH handshake too."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(StorageError, match=f"Download of sftp://u@127.0.0.1:{port}/f failed"):
+            backend.download_file(f"sftp://u@127.0.0.1:{port}/f", str(tmp_path / "f"), timeout=1)
+        assert time.monotonic() - started < 3
+    assert list(tmp_path.iterdir()) == []
