@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 # Each script's MDS columns, as the peer's script declares them.
 PEER_COLUMNS = {
     "vision.convert.cifar10": {"i": "int", "x": "pil", "y": "int"},
+    "vision.convert.fake_cifar10": {"i": "int", "x": "pil", "y": "int"},
     "vision.convert.imagenet": {"i": "int", "x": "jpeg", "y": "int"},
     "vision.convert.ade20k": {"uid": "bytes", "x": "jpeg", "y": "png"},
     "vision.convert.coco": {"img": "jpeg", "img_id": "int", "htot": "int", "wtot": "int",
@@ -315,3 +316,53 @@ def test_text_and_multimodal_scripts_start_without_torch() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+PAIRS = r"""
+import sys
+import numpy as np
+from PIL import Image
+from streaming.vision.convert import base
+np.random.seed(1)
+pairs = [(Image.fromarray(np.full((4, 5, 3), 20 * k, np.uint8)), k % 3) for k in range(6)]
+base.convert_image_class_dataset(pairs, sys.argv[1], "val", compression="zstd",
+                                 hashes=["sha1"], size_limit=300, progress_bar=False,
+                                 encoding="png")
+"""
+
+
+def test_convert_image_class_dataset_matches_the_peer(tmp_path: Path, mosaic_python: Path) -> None:
+    from tests.peers.runner import run_peer
+
+    run_peer(mosaic_python, PAIRS, str(tmp_path / "peer"))
+    argv = sys.argv
+    try:
+        sys.argv = ["-c", str(tmp_path / "ours")]
+        exec(PAIRS, {"__name__": "ours"})
+    finally:
+        sys.argv = argv
+    ours, peer = tmp_path / "ours" / "val", tmp_path / "peer" / "val"
+    assert columns(ours) == columns(peer) == {"i": "int", "x": "png", "y": "int"}
+    assert samples(ours) == samples(peer)  # the same seeded permutation
+    assert sorted(s["i"] for s in samples(ours)) == list(range(6))
+    assert len(json.loads((ours / "index.json").read_text())["shards"]) > 1
+
+
+def test_fake_cifar10(tmp_path: Path) -> None:
+    """The peer's own script stops at its first numpy label; ours writes what it meant to."""
+    import numpy as np
+
+    from streaming.vision.convert import fake_cifar10
+
+    np.random.seed(0)
+    fake_cifar10.main(fake_cifar10.parse_args(["--out", str(tmp_path), "--num_train", "9",
+                                               "--num_val", "4"]))  # fmt: skip
+    np.random.seed(0)
+    x_train = np.random.randint(0, 255, (9, 32, 32, 3), np.uint8)
+    y_train = np.random.randint(0, 9, 9)
+    got = samples(tmp_path / "train")
+    assert columns(tmp_path / "train") == PEER_COLUMNS["vision.convert.fake_cifar10"]
+    assert [(s["i"], s["x"][2], s["y"]) for s in sorted(got, key=lambda s: s["i"])] == [
+        (i, x_train[i].tobytes(), int(y_train[i])) for i in range(9)
+    ]
+    assert len(samples(tmp_path / "val")) == 4
