@@ -28,6 +28,10 @@ out = {"signature": [
     [p.name, p.kind.name, repr(p.default)]
     for p in inspect.signature(StreamingDataset.__init__).parameters.values()
 ]}
+out["stream signature"] = [
+    [p.name, p.kind.name, repr(p.default)]
+    for p in inspect.signature(Stream.__init__).parameters.values()
+]
 for size in (50.5, "0.0505k", "1.5k", 0.5):
     ds = StreamingDataset(local=a, batch_size=4, epoch_size=size)
     out[f"epoch_size {size!r}"] = [ds.epoch_size, len(ds)]
@@ -88,7 +92,7 @@ def test_constructor_epoch_size_and_resampling_as_the_peer(
     assert ours["epoch_size 0.5"] == [120, 120]  # truncated to 0: the natural size
     mismatched = [key for key in peer if ours.get(key) != peer[key]]
     assert not mismatched, mismatched
-    assert len(peer) == 6 + 16
+    assert len(peer) == 7 + 16
 
 
 def test_cache_methods(tmp_path: Path, data: tuple[str, str]) -> None:
