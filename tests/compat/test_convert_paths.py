@@ -48,6 +48,9 @@ PEER_COLUMNS = {
     "multimodal.convert.webvid.crawl_webvid": {
         "videoid": "str", "name": "str", "page_idx": "str", "page_dir": "str", "duration": "int",
         "contentUrl": "str", "content": "bytes"},
+    "multimodal.convert.webvid.crawl_webvid_subsets": {
+        "videoid": "str", "name": "str", "page_dir": "str", "duration": "int",
+        "contentUrl": "str", "content": "bytes"},
     "multimodal.convert.webvid.extract_webvid_videos": {
         "videoid": "str", "name": "str", "page_idx": "str", "page_dir": "str", "duration": "int",
         "contentUrl": "str", "content_path": "str"},
@@ -366,3 +369,27 @@ def test_fake_cifar10(tmp_path: Path) -> None:
         (i, x_train[i].tobytes(), int(y_train[i])) for i in range(9)
     ]
     assert len(samples(tmp_path / "val")) == 4
+
+
+@pytest.mark.slow
+def test_webvid_subsets_match_the_peer(
+    tmp_path: Path, mosaic_python: Path, video_server: tuple[str, Path], capsys: Any
+) -> None:
+    base, served = video_server
+    csv_path = tmp_path / "webvid.csv"
+    _webvid_csv(csv_path, base, served)  # names "clip 0, with a comma" ... "clip 4, ..."
+    text = csv_path.read_text().replace("clip 1,", "cat clip 1,").replace("clip 2,", "dog cat 2,")
+    csv_path.write_text(text.replace("clip 3,", "dog 3,").replace("clip 4,", "dog 4,"))
+    module = "multimodal.convert.webvid.crawl_webvid_subsets"
+    argv = ["--csv", str(csv_path), "--filters", "cat,dog", "--num_procs", "2"]
+    run_peer_module(mosaic_python, module, *argv, "--mds_root", str(tmp_path / "peer"))
+    capsys.readouterr()
+    run_ours(module, [*argv, "--mds_root", str(tmp_path / "ours")])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[:2] == ['Subset "cat": 2 samples', 'Subset "dog": 2 samples']  # 3: no video
+    assert printed[2] == "Epoch 0:" and len(printed) == 2 + 3 * 51
+    for name, ids in (("cat", ["7001", "7002"]), ("dog", ["7002", "7004"])):
+        ours, peer = tmp_path / "ours" / name, tmp_path / "peer" / name
+        assert columns(ours) == columns(peer) == PEER_COLUMNS[module]
+        assert [s["videoid"] for s in samples(ours)] == ids
+        assert samples(ours) == _by_videoid(samples(peer))
