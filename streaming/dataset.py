@@ -22,6 +22,10 @@ What differs from the peer, on purpose:
 * The node cache (`streaming.cache`) coordinates processes with file locks only: each shard is
   fetched once per node, a thread downloads ``predownload`` samples ahead of each reader, and
   eviction under ``cache_limit`` is LRU and skips shards in use and local-only data.
+* ``state_dict()`` also works without arguments (torchdata's ``StatefulDataLoader`` calls it
+  so, in each worker): the state after what this process's iteration yielded, per worker
+  inside a worker. A dataset built without ``batch_size`` iterates with batches of 1 (a plain
+  ``DataLoader``'s default) and warns, where the peer raises.
 """
 
 from __future__ import annotations

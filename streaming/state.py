@@ -128,8 +128,10 @@ class EpochCursor:
     behind; it is inherited by forked workers and handed to spawned ones). Worker ``w`` only
     writes slot ``w``, so workers never race; the main process reads the largest slot. That is
     how a plain ``DataLoader`` with non-persistent workers advances epochs, and how the main
-    process's ``state_dict`` knows the epoch its workers are playing. Pickled other than into a
-    new process (e.g. ``copy.deepcopy``), the slots become a private copy.
+    process's ``state_dict`` knows the epoch its workers are playing. A state loaded in the main
+    process is also written to a small anonymous shared record that workers check at each
+    ``__iter__`` (`sync`), so persistent workers started earlier pick it up. Pickled other than
+    into a new process (e.g. ``copy.deepcopy``), the slots and the record become private copies.
     """
 
     def __init__(self) -> None:
