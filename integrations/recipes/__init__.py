@@ -20,20 +20,29 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from streaming.config import TrainConfig
+    from streaming.integrations.recipes.interrupt import Interrupt
     from streaming.integrations.recipes.report import RunSummary
 
 __all__ = ["run_recipe"]
 
 
-def run_recipe(cfg: TrainConfig, record_ids: bool = False, verbose: bool = True) -> RunSummary:
+def run_recipe(
+    cfg: TrainConfig, record_ids: bool = False, verbose: bool = True,
+    interrupt: Interrupt | None = None,
+) -> RunSummary:  # fmt: skip
     """Train the (checked) recipe `cfg` with the trainer it names; its `RunSummary`.
 
     Args:
         cfg: a recipe from `streaming.config.load_recipe`, checked by `check_recipe`.
         record_ids: keep the sample ids of every step (``RunSummary.sample_ids``).
         verbose: print progress lines (the first process only).
+        interrupt: an installed `Interrupt`: SIGINT or SIGTERM then stops the run after the
+            current step, with a checkpoint there (``RunSummary.interrupted``).
     """
     from streaming.integrations.recipes.build import plan_run
+    from streaming.integrations.recipes.preflight import check_accelerator
+
+    check_accelerator(cfg)
 
     if cfg.trainer.kind == "composer":
         from streaming.integrations.recipes import composer_run as runner
@@ -43,4 +52,5 @@ def run_recipe(cfg: TrainConfig, record_ids: bool = False, verbose: bool = True)
         from streaming.integrations.recipes import lightning_run as runner  # type: ignore[no-redef]
 
         world = cfg.trainer.devices * cfg.trainer.num_nodes
-    return runner.run(plan_run(cfg, world), record_ids=record_ids, verbose=verbose)
+    plan = plan_run(cfg, world)
+    return runner.run(plan, record_ids=record_ids, verbose=verbose, interrupt=interrupt)

@@ -22,6 +22,7 @@ from streaming.config import RecipeError, TrainConfig, parse_duration
 from streaming.config.schema import DatasetConfig, LoaderConfig, OptimizerConfig
 from streaming.integrations.recipes.data import DataPlan, plan_data
 from streaming.integrations.recipes.models import MODELS, Task, build_model
+from streaming.integrations.recipes.preflight import resolve_validate_hash
 
 #: `DatasetConfig` fields that are `StreamingDataset` arguments (the rest are the recipe's).
 DATASET_ARGS = (
@@ -122,7 +123,9 @@ def steps(duration: str, global_batch: int, key: str) -> tuple[int, str]:
 def plan_run(cfg: TrainConfig, world_size: int) -> RunPlan:
     """The `RunPlan` of `cfg` on `world_size` processes (one per device).
 
-    Seeds everything with ``cfg.seed`` before the model is built.
+    Seeds everything with ``cfg.seed`` before the model is built. Each dataset's index is
+    read first: a missing split is an error naming those that exist, and ``validate_hash:
+    auto`` becomes ``xxh64`` where the index records it.
     """
     if cfg.global_train_batch_size % world_size:
         raise RecipeError(
@@ -130,14 +133,14 @@ def plan_run(cfg: TrainConfig, world_size: int) -> RunPlan:
             f"{world_size} processes"
         )
     batch = cfg.global_train_batch_size // world_size
-    train_ds = cfg.train_loader.dataset
+    train_ds = resolve_validate_hash("train_loader.dataset", cfg.train_loader.dataset)
     data = plan_data(train_ds, train=True, seed=cfg.seed)
     train = LoaderPlan(
         data, dataset_kwargs(train_ds), loader_kwargs("train_loader", cfg.train_loader), batch
     )
     evaluation = None
     if cfg.eval_loader is not None:
-        eval_ds = cfg.eval_loader.dataset
+        eval_ds = resolve_validate_hash("eval_loader.dataset", cfg.eval_loader.dataset)
         evaluation = LoaderPlan(
             plan_data(eval_ds, train=False, seed=cfg.seed),
             dataset_kwargs(eval_ds),

@@ -3,8 +3,9 @@ builds the DataSpecs (`streaming.integrations.composer.build_dataspec`), the eva
 Trainer from the `RunPlan`.
 
 Composer checkpoints itself: ``save_folder``/``ep{epoch}-ba{batch}-rank{rank}.pt`` every
-``save_interval`` and at the end of training, with ``latest-rank{rank}.pt`` linking to the
-latest; ``load_path`` or ``autoresume`` resume there, sample-exactly (`StreamingCursor`).
+``save_interval`` and at the end of training (Ctrl-C ends it after the current batch), with
+``latest-rank{rank}.pt`` linking to the latest; ``load_path`` or ``autoresume`` resume there,
+sample-exactly (`StreamingCursor`).
 Several devices need Composer's launcher: ``composer -n 8 -m streaming.cli.main train ...``.
 """
 
@@ -14,6 +15,7 @@ import logging
 import warnings
 from typing import Any
 
+import torch
 from composer import Callback, Evaluator, State, Trainer
 from composer.loggers import Logger
 from composer.models import ComposerModel
@@ -29,6 +31,8 @@ from streaming.integrations.recipes.build import (
     build_optimizer,
     latest_checkpoint,
 )
+from streaming.integrations.recipes.interrupt import Interrupt
+from streaming.integrations.recipes.loggers import build_sinks
 from streaming.integrations.recipes.models import Task
 from streaming.integrations.recipes.report import Progress, RunSummary
 from streaming.loader import batch_length
@@ -63,14 +67,20 @@ class ComposerTask(ComposerModel):
 
 
 class _ProgressCallback(Callback):
-    """Feeds `Progress` after each training batch."""
+    """Feeds `Progress` after each training batch and evaluation, and stops the run after the
+    batch at which Ctrl-C came (on every process: the first batch any of them saw it); Composer
+    then saves its end-of-training checkpoint at that batch."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, interrupt: Interrupt | None = None) -> None:
         self.progress = progress
+        self.interrupt = interrupt
         self.batch: Any = None
 
     def fit_start(self, state: State, logger: Logger) -> None:
-        self.progress.verbose = self.progress.verbose and dist.get_global_rank() == 0
+        first = dist.get_global_rank() == 0
+        self.progress.verbose = self.progress.verbose and first
+        if not first:
+            self.progress.sinks = []
         self.progress.start(int(state.timestamp.batch))
 
     def after_dataloader(self, state: State, logger: Logger) -> None:
@@ -79,6 +89,25 @@ class _ProgressCallback(Callback):
     def batch_end(self, state: State, logger: Logger) -> None:
         samples = batch_length(self.batch) * dist.get_world_size()
         self.progress.batch(int(state.timestamp.batch), self.batch, samples, state.loss)
+        if self.interrupt is None:
+            return
+        stop = self.interrupt.requested is not None
+        if dist.get_world_size() > 1:
+            flag = state.device.tensor_to_device(torch.tensor([int(stop)]))
+            dist.all_reduce(flag, reduce_operation="MAX")
+            stop = bool(flag.item())
+        if stop:
+            self.interrupt.stopping = True
+            self.progress.interrupted = self.interrupt.requested or "SIGINT"
+            state.stop_training()
+
+    def eval_end(self, state: State, logger: Logger) -> None:
+        metrics = {
+            f"eval/{name}": metric.compute()
+            for name, metric in state.eval_metrics.get("eval", {}).items()
+        }  # fmt: skip
+        if metrics:
+            self.progress.evaluated(int(state.timestamp.batch), metrics)
 
     def fit_end(self, state: State, logger: Logger) -> None:
         self.progress.end()
@@ -109,11 +138,18 @@ def world_size(devices: int) -> int:
     return world
 
 
-def run(plan: RunPlan, record_ids: bool = False, verbose: bool = True) -> RunSummary:
-    """Train `plan` with Composer (resuming where the recipe says); its `RunSummary`."""
+def run(
+    plan: RunPlan, record_ids: bool = False, verbose: bool = True,
+    interrupt: Interrupt | None = None,
+) -> RunSummary:  # fmt: skip
+    """Train `plan` with Composer (resuming where the recipe says); its `RunSummary`.
+
+    With `interrupt` (installed by the caller), SIGINT or SIGTERM stops the run after the
+    current batch, with a checkpoint there (``RunSummary.interrupted``)."""
     cfg = plan.cfg
     logging.getLogger("composer").setLevel(logging.ERROR)
-    progress = Progress("composer", cfg.trainer.log_every, record_ids, verbose)
+    sinks = build_sinks(cfg.loggers, cfg.run_name)
+    progress = Progress("composer", cfg.trainer.log_every, record_ids, verbose, sinks)
     model = ComposerTask(plan.model)
     evaluator = None
     if plan.eval is not None:
@@ -130,13 +166,15 @@ def run(plan: RunPlan, record_ids: bool = False, verbose: bool = True) -> RunSum
             device_train_microbatch_size=cfg.device_train_microbatch_size,
             seed=cfg.seed, run_name=cfg.run_name, save_folder=cfg.save_folder,
             save_interval=cfg.save_interval, save_overwrite=cfg.save_overwrite,
+            save_num_checkpoints_to_keep=cfg.save_num_checkpoints_to_keep,
             save_latest_filename=LATEST, load_path=resume, autoresume=False,
-            callbacks=[StreamingCursor(log_metrics=False), _ProgressCallback(progress)],
+            callbacks=[StreamingCursor(log_metrics=False), _ProgressCallback(progress, interrupt)],
             progress_bar=False, log_to_console=False, loggers=[],
         )  # fmt: skip
         try:
             trainer.fit()
         finally:
+            progress.end()
             trainer.close()
     saved = _saved_checkpoint(trainer)
     return progress.summary(cfg.run_name, saved, resume)

@@ -1,13 +1,17 @@
 """What a recipe run tells its user: a progress line every few steps, and a summary at the end
-(steps, samples, time, last loss, checkpoint). Both trainers' callbacks feed one `Progress`.
+(steps, samples, time, last loss, last evaluation, checkpoint). Both trainers' callbacks feed one
+`Progress`, which also writes the metrics to the recipe's ``loggers`` (`loggers`).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from streaming.integrations.recipes.loggers import MetricSink
 
 
 @dataclass
@@ -25,6 +29,10 @@ class RunSummary:
         checkpoint: the last checkpoint this run saved (None if it saved none).
         resumed_from: the checkpoint this run started from (None: from scratch).
         sample_ids: with ``record_ids``, the sample ids of each step this process trained.
+        eval_metrics: the last evaluation's metrics (``{"eval/loss": ...}``; empty: none ran).
+        eval_step: the step after which that evaluation ran.
+        interrupted: the signal that stopped the run after its current step (``"SIGINT"``,
+            ``"SIGTERM"``), or None.
     """
 
     run_name: str
@@ -37,6 +45,9 @@ class RunSummary:
     checkpoint: str | None
     resumed_from: str | None = None
     sample_ids: list[list[int]] | None = field(default=None, repr=False)
+    eval_metrics: dict[str, float] = field(default_factory=dict)
+    eval_step: int | None = None
+    interrupted: str | None = None
 
     def format(self) -> str:
         """The summary as aligned lines for the console."""
@@ -49,9 +60,18 @@ class RunSummary:
             ("samples", f"{self.samples_run:,} this run ({rate:,.1f}/s)"),
             ("time", f"{self.seconds:,.1f}s"),
             ("last loss", loss),
+            ("last eval", self._eval()),
             ("checkpoint", self.checkpoint or "none saved"),
         ]
         return "\n".join(f"{name:<13}{value}" for name, value in rows)
+
+    def _eval(self) -> str:
+        if not self.eval_metrics:
+            return "none ran"
+        values = "  ".join(
+            f"{name.removeprefix('eval/')} {value:.4f}" for name, value in self.eval_metrics.items()
+        )
+        return f"{values} (after step {self.eval_step:,})"
 
 
 def _detached(loss: Any) -> Any:
@@ -70,11 +90,19 @@ class Progress:
         log_every: steps between progress lines.
         record_ids: keep each step's sample ids.
         verbose: print (the first process of a run).
+        sinks: where to write the metrics (the recipe's loggers; the first process only).
     """
 
-    def __init__(self, trainer: str, log_every: int, record_ids: bool, verbose: bool) -> None:
+    def __init__(
+        self, trainer: str, log_every: int, record_ids: bool, verbose: bool,
+        sinks: Sequence[MetricSink] = (),
+    ) -> None:  # fmt: skip
         self.trainer, self.log_every = trainer, log_every
         self.verbose = verbose
+        self.sinks = list(sinks)
+        self.eval_metrics: dict[str, float] = {}
+        self.eval_step: int | None = None
+        self.interrupted: str | None = None
         self.sample_ids: list[list[int]] | None = [] if record_ids else None
         self.start_step = self.step = self.samples = 0
         self.loss: Any = None
@@ -91,6 +119,8 @@ class Progress:
         self.samples += samples
         if self.sample_ids is not None:
             self.sample_ids.append([int(i) for i in batch["sample_id"]])
+        if step % self.log_every == 0:
+            self._write(step, {"train/loss": self.last_loss()})
         if self.verbose and (step % self.log_every == 0 or step == self.start_step + 1):
             seconds = time.perf_counter() - self.started
             print(
@@ -99,9 +129,25 @@ class Progress:
                 flush=True,
             )
 
+    def evaluated(self, step: int, metrics: Mapping[str, Any]) -> None:
+        """An evaluation after step `step` gave `metrics` (``{"eval/loss": ...}``)."""
+        self.eval_step = step
+        self.eval_metrics = {name: float(value) for name, value in metrics.items()}
+        self._write(step, self.eval_metrics)
+        if self.verbose:
+            values = "  ".join(f"{k} {v:.4f}" for k, v in self.eval_metrics.items())
+            print(f"[{self.trainer}] step {step:,}  {values}", flush=True)
+
+    def _write(self, step: int, metrics: Mapping[str, float]) -> None:
+        for sink in self.sinks:
+            sink.log(step, metrics)
+
     def end(self) -> None:
-        """Training ended."""
-        self.ended = time.perf_counter()
+        """Training ended (or stopped): the loggers are closed."""
+        self.ended = self.ended or time.perf_counter()
+        for sink in self.sinks:
+            sink.close()
+        self.sinks = []
 
     def last_loss(self) -> float:
         """The last step's loss as a float (NaN before any step)."""
@@ -125,4 +171,7 @@ class Progress:
             checkpoint=checkpoint,
             resumed_from=resumed,
             sample_ids=self.sample_ids,
+            eval_metrics=dict(self.eval_metrics),
+            eval_step=self.eval_step,
+            interrupted=self.interrupted,
         )

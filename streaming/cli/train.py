@@ -3,18 +3,22 @@ the trainer it names (``trainer.kind``: ``lightning`` or ``composer``).
 
 The recipe's ``includes`` come first, then the recipe, then ``--include`` fragments (e.g.
 ``configs/trainers/composer_gpu.yaml`` or ``configs/storage/s3.yaml``), then the ``key=value``
-overrides. A wrong key or value is one ``error:`` line naming it. ``--dry-run`` prints the
-resolved recipe and exits. The trainers are imported only to train
+overrides. A wrong key or value is one ``error:`` line naming it (and the override that set it).
+``--dry-run`` prints the resolved recipe and exits. The trainers are imported only to train
 (`streaming.integrations.recipes`).
+
+Ctrl-C (SIGINT) or SIGTERM stops training after the current step, saves a checkpoint there,
+writes ``--record-ids``, prints the command that resumes, and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from typing import Any
 
-from streaming.cli.errors import UsageError
+from streaming.cli.errors import INTERRUPTED, UsageError
 
 HELP = "train a recipe (YAML) with Lightning or Composer: streaming train RECIPE.yaml [key=value]"
 
@@ -87,13 +91,55 @@ def run(args: argparse.Namespace) -> int:
             print(_resolved(cfg))
             return 0
         from streaming.integrations.recipes import run_recipe
+        from streaming.integrations.recipes.interrupt import Interrupt
 
-        summary = run_recipe(cfg, record_ids=args.record_ids is not None)
+        with Interrupt() as interrupt:
+            summary = run_recipe(cfg, record_ids=args.record_ids is not None, interrupt=interrupt)
     except RecipeError as e:
-        message = str(e) if str(e).startswith(args.recipe) else f"{args.recipe}: {e}"
-        raise UsageError(message, _HINT) from None
+        raise UsageError(_where(e, args), _HINT) from None
     print(summary.format(), flush=True)
     if args.record_ids is not None:
         with open(args.record_ids, "w") as f:
             json.dump(summary.sample_ids, f)
-    return 0
+    if summary.interrupted is None:
+        return 0
+    print(_interrupted(summary, cfg, args), flush=True)
+    return INTERRUPTED
+
+
+def _where(e: Exception, args: argparse.Namespace) -> str:
+    """`e`'s message, prefixed with what set the value at fault: the override that set its key
+    (``override `max_duration=abc`: ...``), else the recipe file."""
+    message = str(e)
+    if message.startswith(("override `", args.recipe)):
+        return message
+    key = getattr(e, "key", None) or message.split(": ", 1)[0]
+    for item in reversed(args.overrides):
+        name = item.split("=", 1)[0]
+        if key == name or key.startswith(name + ".") or name.startswith(key + "."):
+            return f"override `{item}`: {message}"
+    return f"{args.recipe}: {message}"
+
+
+def resume_command(args: argparse.Namespace, checkpoint: str | None, autoresume: bool) -> str:
+    """The ``streaming train`` command that resumes this run from `checkpoint`: the same one
+    when the recipe autoresumes, else the same with ``load_path=<checkpoint>``."""
+    overrides = list(args.overrides)
+    if checkpoint and not autoresume:
+        overrides = [o for o in overrides if not o.startswith("load_path=")]
+        overrides.append(f"load_path={checkpoint}")
+    words = ["streaming", "train", args.recipe, *overrides]
+    for fragment in args.include:
+        words += ["--include", fragment]
+    if args.record_ids is not None:
+        words += ["--record-ids", args.record_ids]
+    return shlex.join(words)
+
+
+def _interrupted(summary: Any, cfg: Any, args: argparse.Namespace) -> str:
+    head = f"interrupted ({summary.interrupted}) at step {summary.steps}"
+    if not summary.checkpoint:
+        return f"{head}; no checkpoint saved (the recipe sets no save_folder)"
+    how = "run the same command to resume" if cfg.autoresume else "resume with"
+    command = resume_command(args, summary.checkpoint, cfg.autoresume)
+    return f"{head}; checkpoint saved to {summary.checkpoint}; {how}: {command}"

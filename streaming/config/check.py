@@ -9,6 +9,9 @@ anything wrong, so ``streaming train`` fails in a second, not after the data and
 from __future__ import annotations
 
 import difflib
+import importlib.util
+from collections.abc import Mapping
+from typing import Any
 
 from streaming.config.schema import DatasetConfig, LoaderConfig, TrainConfig
 
@@ -26,6 +29,8 @@ TRAINERS = ("lightning", "composer")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")
 DECODES = ("cpu", "device")
+#: Each logger of the ``loggers`` section and the settings it takes.
+LOGGERS: dict[str, tuple[str, ...]] = {"csv": ("log_dir",), "tensorboard": ("log_dir",)}
 
 #: The supported datasets, by what their samples hold (which task settings apply).
 IMAGE_DATASETS = ("cifar10", "imagenet", "ade20k", "coco", "laion", "webvid")
@@ -47,7 +52,15 @@ PRECISIONS: dict[str | None, tuple[str, str]] = {
 
 
 class RecipeError(ValueError):
-    """A recipe that cannot be loaded or run: the message names the key and what to do."""
+    """A recipe that cannot be loaded or run: the message names the key and what to do.
+
+    Attributes:
+        key: the recipe key at fault (``"max_duration"``...), when one is.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def parse_duration(value: str, key: str = "duration") -> tuple[int, str]:
@@ -61,7 +74,8 @@ def parse_duration(value: str, key: str = "duration") -> tuple[int, str]:
             return int(value[: -len(unit)]), unit
     raise RecipeError(
         f"{key}: Duration {value!r} is not <number>ep, <number>ba or <number>sp (epochs, "
-        "batches, samples), e.g. max_duration=2ep"
+        "batches, samples), e.g. max_duration=2ep",
+        key,
     )
 
 
@@ -75,7 +89,7 @@ def _one_of(key: str, value: object, allowed: tuple) -> None:
         close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         names = ", ".join(str(a) for a in allowed)
-        raise RecipeError(f"{key}: {value!r} is not one of {names}{hint}")
+        raise RecipeError(f"{key}: {value!r} is not one of {names}{hint}", key)
 
 
 def _check_dataset(key: str, ds: DatasetConfig) -> None:
@@ -95,11 +109,44 @@ def _check_dataset(key: str, ds: DatasetConfig) -> None:
         value = getattr(ds, name)
         if value is not None and value < 1:
             raise RecipeError(f"{key}.{name}: must be at least 1, got {value}")
+    _check_hash(f"{key}.validate_hash", ds.validate_hash)
+    for name, stream in (ds.streams or {}).items():
+        _check_hash(f"{key}.streams.{name}.validate_hash", stream.validate_hash)
     if bool(ds.streams) == bool(ds.remote or ds.local):
         raise RecipeError(
             f"{key}: give either `streams` or `remote`/`local`, not both or neither "
             f"(e.g. {key}.local=null to use streams)"
         )
+
+
+def check_loggers(loggers: Mapping[str, Any]) -> None:
+    """Raise `RecipeError` naming a logger or setting the recipes do not have, or TensorBoard
+    when its package is not installed."""
+    for name, settings in loggers.items():
+        key = f"loggers.{name}"
+        if name not in LOGGERS:
+            _one_of(key, name, tuple(LOGGERS))
+        if settings is not None and not isinstance(settings, Mapping):
+            raise RecipeError(f"{key}: a mapping of settings (or null), got {settings!r}", key)
+        for setting in settings or {}:
+            if setting not in LOGGERS[name]:
+                allowed = ", ".join(LOGGERS[name])
+                raise RecipeError(
+                    f"{key}.{setting}: unknown setting; {name} takes {allowed}", f"{key}.{setting}"
+                )
+        if name == "tensorboard" and importlib.util.find_spec("tensorboard") is None:
+            raise RecipeError(
+                f"{key}: the tensorboard package is not installed: pip install tensorboard "
+                "(or log with loggers.csv)",
+                key,
+            )
+
+
+def _check_hash(key: str, algo: str | None) -> None:
+    from streaming.format.hashing import get_hashes
+
+    if algo is not None and algo != "auto":
+        _one_of(key, algo, ("auto", *sorted(get_hashes())))
 
 
 def _check_loader(key: str, loader: LoaderConfig) -> None:
@@ -144,6 +191,14 @@ def check_recipe(cfg: TrainConfig) -> TrainConfig:
             raise RecipeError(f"{key}: must be at least 1, got {value}")
     if cfg.autoresume and not cfg.save_folder:
         raise RecipeError("autoresume: resumes from the latest checkpoint in save_folder; set it")
+    if cfg.save_num_checkpoints_to_keep == 0 or cfg.save_num_checkpoints_to_keep < -1:
+        raise RecipeError(
+            f"save_num_checkpoints_to_keep: {cfg.save_num_checkpoints_to_keep} is not -1 (keep "
+            "all) or a count of 1 or more (0 would delete every checkpoint, leaving none to "
+            "resume from)",
+            "save_num_checkpoints_to_keep",
+        )
+    check_loggers(cfg.loggers)
     if cfg.autoresume and cfg.save_overwrite:
         raise RecipeError("save_overwrite: cannot be true with autoresume (it would erase the run)")
     _check_loader("train_loader", cfg.train_loader)

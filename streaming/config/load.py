@@ -4,13 +4,15 @@ extra fragments given on the command line, then ``key=value`` overrides, checked
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from streaming.config.check import RecipeError, parse_duration
 from streaming.config.schema import TrainConfig
@@ -62,9 +64,18 @@ def _find_extra(include: str, recipe: str) -> str:
     return found
 
 
+#: OmegaConf's type-conversion failure, and the words for each type.
+_CONVERSION = re.compile(r"Value '(.*)' of type '\w+' could not be converted to (\w+)")
+_TYPES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
+
+
 def _explain(e: OmegaConfBaseException) -> str:
     key = getattr(e, "full_key", None) or ""
     message = str(e).splitlines()[0]
+    conversion = _CONVERSION.search(message)
+    if conversion and conversion.group(2) in _TYPES:
+        value, kind = conversion.group(1), _TYPES[conversion.group(2)]
+        message = message.replace(conversion.group(0), f"{value!r} is not {kind}")
     return f"{key}: {message}" if key and key not in message else message
 
 
@@ -84,12 +95,22 @@ def load_recipe(
     """
     for item in overrides:
         if "=" not in item:
-            raise RecipeError(f"Override {item!r} is not key=value")
+            raise RecipeError(f"override `{item}`: not key=value (e.g. max_duration=2ep)")
     schema = OmegaConf.structured(TrainConfig)
     try:
         extra = [layer for item in includes for layer in _layers(_find_extra(item, path))]
-        layers = [*_layers(path), *extra, OmegaConf.from_dotlist(list(overrides))]
-        merged = OmegaConf.merge(schema, *layers)
+        merged = OmegaConf.merge(schema, *_layers(path), *extra)
+    except OmegaConfBaseException as e:
+        raise RecipeError(f"{path}: {_explain(e)}{_suggest(e)}") from e
+    resolves = _resolves(merged)
+    for item in overrides:
+        try:
+            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([item]))
+            if resolves:  # the override that breaks the resolution is the one to blame
+                resolves = _resolves(merged, raise_error=True)
+        except OmegaConfBaseException as e:
+            raise RecipeError(f"override `{item}`: {_explain(e)}{_suggest(e)}") from e
+    try:
         OmegaConf.resolve(merged)
         missing = sorted(OmegaConf.missing_keys(merged))
         if missing:
@@ -100,10 +121,23 @@ def load_recipe(
     return obj
 
 
+def _resolves(cfg: DictConfig, raise_error: bool = False) -> bool:
+    """Whether `cfg`'s interpolations resolve (on a copy); with `raise_error`, raise instead
+    of returning False."""
+    try:
+        OmegaConf.resolve(copy.deepcopy(cfg))
+    except OmegaConfBaseException:
+        if raise_error:
+            raise
+        return False
+    return True
+
+
 def _suggest(e: OmegaConfBaseException) -> str:
-    """A "did you mean" for an unknown key, when OmegaConf's message has none."""
+    """A "did you mean" for an unknown key, when OmegaConf's message has none (never for a
+    known key whose value is wrong)."""
     key = str(getattr(e, "key", "") or "")
-    if not key or "Did you mean" in str(e):
+    if not key or "Did you mean" in str(e) or not isinstance(e, ConfigKeyError):
         return ""
     fields = list(TrainConfig.__dataclass_fields__)
     close = difflib.get_close_matches(key, fields, n=1)

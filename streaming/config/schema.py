@@ -52,6 +52,11 @@ class DatasetConfig:
     * ``max_seq_len``: tokens per text (per caption for LAION and WebVid);
     * ``tokenizer_name``: ``bytes`` (built in, the default) or a Hugging Face tokenizer;
     * ``reader``: any other argument of the dataset's reader class (e.g. ``num_frames``).
+
+    ``validate_hash`` is ``auto`` by default: each shard file is checked against its ``xxh64``
+    in ``index.json`` when the index records one (as ``streaming convert`` writes it), and not
+    checked otherwise; ``null`` turns the check off, and an algorithm name (``sha1``...)
+    requires that hash.
     """
 
     name: str = MISSING
@@ -74,7 +79,7 @@ class DatasetConfig:
     replication: int | None = None
     download_retry: int = 2
     download_timeout: float = 60
-    validate_hash: str | None = None
+    validate_hash: str | None = "auto"
     keep_zip: bool = False
     allow_unsafe_types: bool = False
     decode: str = "cpu"
@@ -142,8 +147,11 @@ class TrainConfig:
     ``global_train_batch_size`` is over all devices (each gets its share);
     ``device_eval_batch_size`` defaults to the per-device training batch. Durations and
     intervals are ``<n>ep``, ``<n>ba`` or ``<n>sp`` (epochs, batches, samples). Checkpoints go to
-    ``save_folder`` every ``save_interval``; ``load_path`` resumes from one, and ``autoresume``
-    from the latest in ``save_folder`` when there is one.
+    ``save_folder`` every ``save_interval`` and at the end (or at Ctrl-C);
+    ``save_num_checkpoints_to_keep`` (-1: all) keeps the newest this run saved; ``load_path``
+    resumes from one, and ``autoresume`` from the latest in ``save_folder`` when there is one.
+    ``loggers`` writes the training loss and the evaluation metrics: ``csv`` and
+    ``tensorboard``, each with an optional ``log_dir`` (default ``./logs/<run_name>``).
     """
 
     variables: dict[str, Any] = field(default_factory=dict)
@@ -159,9 +167,11 @@ class TrainConfig:
     save_folder: str | None = None
     save_interval: str = "1ep"
     save_overwrite: bool = False
+    save_num_checkpoints_to_keep: int = -1
     load_path: str | None = None
     autoresume: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    loggers: dict[str, Any] = field(default_factory=dict)
     includes: list[str] = field(default_factory=list)

@@ -34,20 +34,24 @@ def test_dry_run_prints_the_resolved_recipe(capsys: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "source", "message"),
     [
-        (["max_durtion=2ep"], "Key 'max_durtion' not in 'TrainConfig'. Did you mean: 'max_dur"),
-        (["model.name=resnet"], "model.name: unknown model 'resnet'"),
-        (["--include", "configs/trainers/nope.yaml"], "Fragment 'configs/trainers/nope.yaml'"),
+        (["max_durtion=2ep"], "override `max_durtion=2ep`",
+         "Key 'max_durtion' not in 'TrainConfig'. Did you mean: 'max_dur"),
+        (["model.name=resnet"], "override `model.name=resnet`",
+         "model.name: unknown model 'resnet'"),
+        (["--include", "configs/trainers/nope.yaml"], "RECIPE",
+         "Fragment 'configs/trainers/nope.yaml'"),
     ],
-)
+)  # fmt: skip
 def test_errors_are_one_line_with_a_hint(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    args: list[str], source: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     recipe = str(REPO / "recipes" / "cifar10.yaml")
     assert main(["train", recipe, "--dry-run", *args]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and err[0].startswith(f"streaming train: error: {recipe}: ")
+    source = recipe if source == "RECIPE" else source
+    assert len(err) == 2 and err[0].startswith(f"streaming train: error: {source}: ")
     assert message in err[0] and err[1].startswith("hint: ")
 
 

@@ -100,7 +100,23 @@ def test_trainer_fragments(fragment: str, kind: str, accelerator: str, precision
         (["train_loader.dataset.name=imagenet2"], r"train_loader.dataset.name: 'imagenet2'"),
         (["eval_loader.dataset.name=cifar10"], r"eval_loader.dataset.name: 'cifar10' is not"),
         (["trainer.devices=3"], r"global_train_batch_size: 256 does not divide over 3 device"),
-        (["train_loader.num_workers=many"], r"train_loader.num_workers.*'many'.*Integer"),
+        (["train_loader.num_workers=many"],
+         r"^override `train_loader.num_workers=many`: train_loader.num_workers: 'many' is not an "
+         r"integer$"),
+        (["global_train_batch_size=abc"],
+         r"^override `global_train_batch_size=abc`: global_train_batch_size: 'abc' is not an "
+         r"integer$"),
+        (["optimizer.lr=fast"], r"^override `optimizer.lr=fast`: optimizer.lr: 'fast' is not a "
+         r"number$"),
+        (["variables.image_size=big"],
+         r"^override `variables.image_size=big`: train_loader.dataset.image_size: .*'big' is not "
+         r"an integer$"),
+        (["save_num_checkpoints_to_keep=0"],
+         r"^save_num_checkpoints_to_keep: 0 is not -1 \(keep all\) or a count of 1 or more"),
+        (["loggers.wandb={}"], r"^loggers.wandb: 'wandb' is not one of csv, tensorboard"),
+        (["loggers.csv.dir=x"], r"^loggers.csv.dir: unknown setting; csv takes log_dir$"),
+        (["train_loader.dataset.validate_hash=md6"],
+         r"^train_loader.dataset.validate_hash: 'md6' is not one of auto, "),
         (["save_folder=null"], r"autoresume: resumes from the latest checkpoint in save_folder"),
         (["save_overwrite=true"], r"save_overwrite: cannot be true with autoresume"),
         (["train_loader.dataset.max_seq_len=8"], r"train_loader.dataset.max_seq_len: imagenet"),
