@@ -30,8 +30,11 @@ class PeerTokenizedText(StreamingTokenizedText):
         base, own = split_dataset_args(arguments)
         self._check_group_method(own["group_method"])
         super().__init__(**own, **base)
+        self._fixed = self.tokenizer.fixed
+        # As the peer's: `tokenizer` is the Hugging Face tokenizer itself (not our wrapper).
+        self.tokenizer = getattr(self.tokenizer, "tokenizer", self.tokenizer)
 
     def get_item(self, idx: int) -> Any:
         """Sample `idx`: its text tokenized, truncated and padded to ``max_seq_len``."""
         text = super(StreamingTokenizedText, self).get_item(idx)[self.text_column]
-        return self.tokenizer.fixed(text, self.max_seq_len)
+        return self._fixed(text, self.max_seq_len)

@@ -205,6 +205,7 @@ for name in ("StreamingC4", "StreamingPile"):
     ds = cls(local=data, tokenizer_name=tok_dir, max_seq_len=4, group_method="truncate",
              batch_size=1, num_canonical_nodes=1, shuffle=True)
     out[name] = dump_dataset(ds)
+    out[name + ".tokenizer"] = [type(ds.tokenizer).__name__, ds.tokenizer.pad_token]
 print(json.dumps({"file": streaming.__file__, "samples": out}))
 """
 )
@@ -245,3 +246,6 @@ def test_text_readers_with_a_local_tokenizer_match_the_peer(
         # eos (1) pads; "dog" is unknown (0); truncated at 4
         assert ours["by_index"][2]["input_ids"] == [0, 1, 1, 1]
         assert ours["by_index"][1]["input_ids"] == [2, 3, 4, 5]
+        tokenizer = results["ours"]["samples"][f"{name}.tokenizer"]
+        assert tokenizer == results["peer"]["samples"][f"{name}.tokenizer"]
+        assert tokenizer == ["PreTrainedTokenizerFast", "</s>"]
