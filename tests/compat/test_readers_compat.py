@@ -249,3 +249,33 @@ def test_text_readers_with_a_local_tokenizer_match_the_peer(
         tokenizer = results["ours"]["samples"][f"{name}.tokenizer"]
         assert tokenizer == results["peer"]["samples"][f"{name}.tokenizer"]
         assert tokenizer == ["PreTrainedTokenizerFast", "</s>"]
+
+
+def test_vision_transforms_as_the_peers(tmp_path: Path) -> None:
+    """``transforms(x, y)``, or ``transform``/``target_transform`` (not both kinds); ADE20K's
+    ``joint_transform`` first; and the readers in DataLoader workers."""
+    from torch.utils.data import DataLoader
+
+    from streaming.vision import StreamingADE20K, StreamingCIFAR10
+
+    paths = write_all(tmp_path)
+    kwargs = {"local": str(paths["cifar10"]), "batch_size": 4, "num_canonical_nodes": 1}
+    both = StreamingCIFAR10(**kwargs, transforms=lambda x, y: (x.size, y * 10))
+    plain = StreamingCIFAR10(**kwargs)
+    assert [both[i] for i in range(3)] == [((8, 8), plain[i][1] * 10) for i in range(3)]
+    split = StreamingCIFAR10(**kwargs, transform=lambda x: x.mode, target_transform=str)
+    assert split[0] == ("RGB", str(plain[0][1]))
+    with pytest.raises(ValueError, match="either transforms or transform/target_transform"):
+        StreamingCIFAR10(**kwargs, transforms=lambda x, y: (x, y), transform=str)
+    ade = StreamingADE20K(
+        local=str(paths["ade20k"]),
+        joint_transform=lambda xy: (xy[1], xy[0]),  # swapped, then each its own transform
+        transform=lambda y: y.mode,
+        target_transform=lambda x: x.mode,
+    )
+    assert ade[0] == ("L", "RGB")
+    loader = DataLoader(plain, batch_size=4, num_workers=2)
+    batches = list(loader)
+    labels = [int(y) for _, yb in batches for y in yb]
+    assert sorted(labels) == sorted(plain[i][1] for i in range(12))
+    assert batches[0][0].shape == (4, 3, 8, 8)
