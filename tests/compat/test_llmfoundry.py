@@ -5,8 +5,8 @@ torch; one has our `streaming`, the other mosaicml-streaming 0.13.0. tests/compa
 runs in each: llm-foundry's converters, then build_text_dataloader and
 build_finetuning_dataloader (two weighted streams, shuffled, persistent workers) for two epochs,
 a mid-epoch checkpoint state taken as Composer takes it, states loaded into the warm
-dataloader, and a resume in a new process. Every batch's token ids and every state must equal
-the peer's.
+dataloader, a resume in a new process, and composer.Trainer checkpointing mid-epoch and resuming
+from it in a new process. Every batch's token ids and every state must equal the peer's.
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def both_phases(python: Path, tmp: Path, work: Path, data: str) -> dict:
     """run.py's `first` (converting into WORK, loading DATA) then `resume` in a new process."""
     tok, cache, state = str(tmp / "tok"), str(work / "cache"), str(work / "first.json")
     first = run(python, tmp, "first", str(work), data, tok, cache, state)
-    resume = run(python, tmp, "resume", data, tok, cache, state, str(work / "resume.json"))
+    resume = run(
+        python, tmp, "resume", str(work), data, tok, cache, state, str(work / "resume.json")
+    )
     return {"first": first, "resume": resume, "data": data}
 
 
@@ -110,6 +112,14 @@ def test_the_peer_run_is_the_reference_we_expect(peer: dict) -> None:
         assert first["warm_stale"][:3] == resume["after_resume"]
         assert first["state_end"]["epoch"] == 3
         assert resume["state_after"] == dict(state, epoch=2, sample_in_epoch=12)
+        # Composer: two epochs as the plain loader plays them; its mid-epoch checkpoint holds
+        # the same state, and the resumed Trainer trains exactly the rest of that epoch.
+        trained = first["composer"]["trained"]
+        assert len(trained) == 2 * batches
+        assert trained[:batches] == first["epoch0"]
+        assert first["composer"]["checkpoint_dataset_state"] == {"train": state, "eval": {}}
+        assert resume["composer"]["trained"] == trained[batches + 7 :]
+        assert resume["composer"]["trained"] == resume["resume"]
 
 
 def test_llmfoundry_imports_on_ours() -> None:
@@ -156,3 +166,16 @@ def test_loader_batches_and_states_match_the_peer(ours: dict, peer: dict, kind: 
     for part in ("resume", "after_resume"):
         assert_same_batches(f"{kind} {part} (new process)", got[part], want[part])
     assert got["state_after"] == want["state_after"]
+
+
+@pytest.mark.parametrize("kind", ["text", "finetuning"])
+def test_composer_trainer_checkpoints_and_resumes_as_on_the_peer(
+    ours: dict, peer: dict, kind: str
+) -> None:
+    """composer.Trainer on llm-foundry's DataSpec: the batches trained, the dataset state in its
+    mid-epoch checkpoint, and the batches a new Trainer trains after load_path, as the peer's."""
+    got, want = ours["first"][kind]["composer"], peer["first"][kind]["composer"]
+    assert_same_batches(f"{kind} Trainer.fit", got["trained"], want["trained"])
+    assert got["checkpoint_dataset_state"] == want["checkpoint_dataset_state"]
+    got, want = ours["resume"][kind]["composer"], peer["resume"][kind]["composer"]
+    assert_same_batches(f"{kind} Trainer.fit after load_path", got["trained"], want["trained"])

@@ -9,10 +9,12 @@ the JSON it writes (the last argument). Both venvs read the same MDS (the peer's
       WORK/mds and hashes every file, then for build_text_dataloader and
       build_finetuning_dataloader over DATA (two weighted streams, shuffled, 2 persistent
       workers): two epochs with the dataset's state_dict taken mid-epoch as Composer takes it
-      for a checkpoint, then states loaded into the same warm-worker dataloader.
-  resume DATA TOK CACHE STATE OUT
+      for a checkpoint, then states loaded into the same warm-worker dataloader; then
+      composer.Trainer trains two epochs on the DataSpec, checkpointing mid-epoch into WORK.
+  resume WORK DATA TOK CACHE STATE OUT
       a fresh dataloader in a new process loads the checkpoint state from STATE (first's OUT)
-      as Composer's trainer does on load_path, and runs to the end of that epoch and on.
+      as Composer's trainer does on load_path, and runs to the end of that epoch and on; then
+      a new composer.Trainer resumes from first's checkpoint (load_path) and finishes.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def dataset_cfg(kind: str, data: Path, cache: Path) -> dict:
 
 
 def build(kind: str, tok, data: Path, cache: Path):
-    """llm-foundry's own builder: its DataSpec's dataloader (2 persistent workers)."""
+    """llm-foundry's own builder: its DataSpec (a DataLoader with 2 persistent workers)."""
     from llmfoundry.data import build_finetuning_dataloader, build_text_dataloader
 
     common = {
@@ -171,8 +173,7 @@ def build(kind: str, tok, data: Path, cache: Path):
         "persistent_workers": True,
     }
     builder = build_text_dataloader if kind == "text" else build_finetuning_dataloader
-    spec = builder(**common)
-    return spec.dataloader
+    return builder(**common)
 
 
 def rows(batch) -> list:
@@ -200,7 +201,7 @@ def samples(batches: list) -> int:
 
 def first(kind: str, tok, data: Path, cache: Path) -> dict:
     """Two epochs and a mid-epoch checkpoint, then states loaded into the warm dataloader."""
-    loader = build(kind, tok, data, cache / "first")
+    loader = build(kind, tok, data, cache / "first").dataloader
     dataset = loader.dataset
     result: dict = {"len": len(dataset), "epoch0": epoch(loader)}
     head = epoch(loader, stop=RESUME_AT)
@@ -222,12 +223,67 @@ def first(kind: str, tok, data: Path, cache: Path) -> dict:
 def resume(kind: str, tok, data: Path, cache: Path, saved: dict) -> dict:
     """A fresh dataloader in a new process loads the checkpoint's state, as Composer's
     trainer with load_path does before iterating, and runs on into the next epoch."""
-    loader = build(kind, tok, data, cache / "resume")
+    loader = build(kind, tok, data, cache / "resume").dataloader
     dataset = loader.dataset
     dataset.load_state_dict(saved)
     result = {"resume": epoch(loader), "after_resume": epoch(loader, stop=3)}
     result["state_after"] = dataset.state_dict(3 * BATCH, True)
     return result
+
+
+def composer_fit(kind: str, tok, data: Path, cache: Path, folder: Path, load: bool) -> dict:
+    """composer.Trainer on llm-foundry's DataSpec for two epochs, checkpointing mid-epoch 1
+    (batch RESUME_AT of it); with `load`, a new Trainer resumes from that checkpoint."""
+    import torch
+    from composer import Trainer
+    from composer.core import Event
+    from composer.models import ComposerModel
+
+    class Recorder(ComposerModel):
+        """A one-weight model that records the token ids of every batch it trains on."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+            self.trained: list = []
+
+        def forward(self, batch):
+            if self.training:
+                self.trained.append(rows(batch))
+            return self.layer(batch["input_ids"][:, :1].float())
+
+        def loss(self, outputs, batch):
+            return outputs.pow(2).mean()
+
+    spec = build(kind, tok, data, cache / ("composer_resume" if load else "composer"))
+    per_epoch = len(spec.dataloader)
+    checkpoint = folder / f"ba{per_epoch + RESUME_AT}.pt"
+
+    def save_interval(state, event) -> bool:
+        return event == Event.BATCH_CHECKPOINT and int(state.timestamp.batch) == (
+            per_epoch + RESUME_AT
+        )
+
+    model = Recorder()
+    trainer = Trainer(
+        model=model,
+        train_dataloader=spec,
+        max_duration="2ep",
+        optimizers=torch.optim.SGD(model.parameters(), lr=0.01),
+        device="cpu",
+        save_folder=None if load else str(folder),
+        save_interval=save_interval,
+        save_filename="ba{batch}.pt",
+        save_overwrite=True,
+        load_path=str(checkpoint) if load else None,
+        progress_bar=False,
+        log_to_console=False,
+        loggers=[],
+    )
+    trainer.fit()
+    trainer.close()
+    saved = torch.load(checkpoint, weights_only=False)["state"]["dataset_state"]
+    return {"trained": model.trained, "checkpoint_dataset_state": saved}
 
 
 def cmd_first(work: str, data: str, tok_dir: str, cache: str, out: str) -> None:
@@ -239,16 +295,25 @@ def cmd_first(work: str, data: str, tok_dir: str, cache: str, out: str) -> None:
     tok = load_tokenizer(tok_dir)
     for kind in KINDS:
         result[kind] = first(kind, tok, Path(data), Path(cache) / kind)
+        folder = Path(work) / "checkpoints" / kind
+        result[kind]["composer"] = composer_fit(
+            kind, tok, Path(data), Path(cache) / kind, folder, load=False
+        )
     dump(out, result)
 
 
-def cmd_resume(data: str, tok_dir: str, cache: str, state: str, out: str) -> None:
-    """Phase two of both loaders, from the states that phase one (of the same venv) saved."""
+def cmd_resume(work: str, data: str, tok_dir: str, cache: str, state: str, out: str) -> None:
+    """Phase two of both loaders, from the states that phase one (of the same venv) saved in
+    STATE and, through Composer, in WORK's checkpoints."""
     saved = json.loads(Path(state).read_text())
     tok = load_tokenizer(tok_dir)
     result = {}
     for kind in KINDS:
         result[kind] = resume(kind, tok, Path(data), Path(cache) / kind, saved[kind]["state"])
+        folder = Path(work) / "checkpoints" / kind
+        result[kind]["composer"] = composer_fit(
+            kind, tok, Path(data), Path(cache) / kind, folder, load=True
+        )
     dump(out, result)
 
 
