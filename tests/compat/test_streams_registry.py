@@ -1,13 +1,10 @@
 """The streams registry: the peer's ``registry_utils`` API, and ``StreamingDataset(stream_name,
 stream_config)`` building its single stream with a registered `Stream` subclass (llm-foundry
-passes both)."""
+passes both). tests/dataset/test_peer_behaviours.py runs the same calls in the peer's venv."""
 
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -106,48 +103,3 @@ def test_entry_points_register_streams(tmp_path: Path, monkeypatch: pytest.Monke
     assert "plugin" in streams_registry
     assert streams_registry.get("plugin").__name__ == "PluginStream"
     assert sorted(streams_registry.get_all()) == ["plugin", "stream"]
-
-
-PEER_SCRIPT = r"""
-import json, sys
-from streaming import Stream, StreamingDataset
-from streaming.base.stream import streams_registry
-from streaming.base.registry_utils import construct_from_registry
-
-class TaggedStream(Stream):
-    def __init__(self, *, tag, **kwargs):
-        super().__init__(**kwargs)
-        self.tag = tag
-
-streams_registry.register("tagged", func=TaggedStream)
-ds = StreamingDataset(local=sys.argv[1], batch_size=2, stream_name="tagged",
-                      stream_config={"tag": "web"}, epoch_size=sys.argv[2])
-built = construct_from_registry("stream", streams_registry, False, kwargs={"local": sys.argv[1]})
-print(json.dumps({
-    "class": type(ds.streams[0]).__name__, "tag": ds.streams[0].tag,
-    "timeout": ds.streams[0].download_timeout, "epoch_size": ds.epoch_size,
-    "ids": [int(s["id"]) for s in ds], "built": type(built).__name__,
-    "names": sorted(streams_registry.get_all()),
-}))
-"""
-
-
-def _run(python: str, data: str, tmp: Path) -> dict:
-    proc = subprocess.run(
-        [python, "-c", PEER_SCRIPT, data, "0.0205k"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd="/",  # the peer must never import our ./streaming
-        env={"TMPDIR": str(tmp), "PATH": "/usr/bin:/bin"},
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-@pytest.mark.peer
-def test_same_as_the_peer(mosaic_python: Path, tmp_path: Path) -> None:
-    data = write_ids(tmp_path / "d", range(30))
-    ours = _run(sys.executable, data, tmp_path)
-    assert ours == _run(str(mosaic_python), data, tmp_path)
-    assert ours["class"] == "TaggedStream" and ours["tag"] == "web" and ours["epoch_size"] == 20

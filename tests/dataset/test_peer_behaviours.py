@@ -1,5 +1,6 @@
 """StreamingDataset behaves as mosaicml-streaming 0.13.0's where user code depends on it: the
-constructor's signature and defaults, ``epoch_size`` truncation, ``resample_streams``, the
+constructor's signature and defaults, ``epoch_size`` truncation, ``resample_streams``, a
+`Stream` subclass chosen by ``stream_name`` from the streams registry, the
 cache methods (``prepare_shard``, ``evict_shard``, ``evict_coldest_shard``), and a plain
 ``DataLoader(dataset)`` over a dataset built without ``batch_size`` (where we differ on
 purpose: the peer raises, we take the DataLoader's default batch of 1 and warn)."""
@@ -52,6 +53,23 @@ for method in ("balanced", "fixed"):
                 out[f"resample {method} {shuffle} {epoch} {stream_id}"] = [
                     units.tolist(), ids.tolist(), str(units.dtype), str(ids.dtype)
                 ]
+
+from streaming.base.stream import streams_registry
+from streaming.base.registry_utils import construct_from_registry
+
+class TaggedStream(Stream):
+    def __init__(self, *, tag, **kwargs):
+        super().__init__(**kwargs)
+        self.tag = tag
+
+streams_registry.register("tagged", func=TaggedStream)
+ds = StreamingDataset(local=b, batch_size=2, stream_name="tagged", stream_config={"tag": "web"})
+built = construct_from_registry("stream", streams_registry, False, kwargs={"local": a})
+out["registry"] = {
+    "class": type(ds.streams[0]).__name__, "tag": ds.streams[0].tag,
+    "timeout": ds.streams[0].download_timeout, "ids": [int(s["id"]) for s in ds],
+    "built": type(built).__name__, "names": sorted(streams_registry.get_all()),
+}
 print(json.dumps(out))
 """
 
@@ -76,7 +94,8 @@ def _run(python: str, data: tuple[str, str], tmp: Path) -> dict:
 
 
 @pytest.mark.peer
-def test_constructor_epoch_size_and_resampling_as_the_peer(
+@pytest.mark.slow
+def test_constructor_epoch_size_resampling_and_registry_as_the_peer(
     mosaic_python: Path, data: tuple[str, str], tmp_path: Path
 ) -> None:
     ours = _run(sys.executable, data, tmp_path)
@@ -92,7 +111,9 @@ def test_constructor_epoch_size_and_resampling_as_the_peer(
     assert ours["epoch_size 0.5"] == [120, 120]  # truncated to 0: the natural size
     mismatched = [key for key in peer if ours.get(key) != peer[key]]
     assert not mismatched, mismatched
-    assert len(peer) == 7 + 16
+    assert ours["registry"]["class"] == "TaggedStream" and ours["registry"]["tag"] == "web"
+    assert ours["registry"]["names"] == ["stream", "tagged"]
+    assert len(peer) == 8 + 16
 
 
 def test_cache_methods(tmp_path: Path, data: tuple[str, str]) -> None:

@@ -68,6 +68,7 @@ def _run(python: str, data: str, tmp: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_state_loaded_after_persistent_workers_started(mosaic_python: Path, tmp_path: Path) -> None:
     data = write_ids(tmp_path / "data", range(90))
     ours = _run(sys.executable, data, tmp_path / "ours")
