@@ -1,4 +1,9 @@
-"""Conversion at scale on Apache Spark: `dataframe_to_mds` (needs the ``spark`` extra)."""
+"""Conversion at scale on Apache Spark: `dataframe_to_mds` (needs the ``spark`` extra).
+
+`dataframe_to_mds` takes our keyword form (``out=``, ``columns=``..., returning a
+`ConversionSummary`) and mosaicml-streaming's (``merge_index``, ``mds_kwargs``,
+``udf_iterable``, ``udf_kwargs``, returning ``(local, remote)``).
+"""
 
 from streaming.spark.convert import ConversionSummary, dataframe_to_mds
 from streaming.spark.partition import SparkConversionError

@@ -23,8 +23,20 @@ pytestmark = pytest.mark.slow  # a Spark JVM
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    session = spark_session("streaming-compat-tests")
+def moto_server() -> Iterator[Any]:
+    from tests.storage.s3.server import start_moto
+
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def spark(moto_server: Any) -> Iterator[Any]:
+    from tests.storage.s3.server import aws_environment
+
+    with aws_environment(moto_server.endpoint):  # inherited by the JVM and its executors
+        session = spark_session("streaming-compat-tests")
     yield session
     session.stop()
 
@@ -144,6 +156,24 @@ def test_peer_form_local_remote_pair(spark: Any, tmp_path: Path) -> None:
     assert result == (str(local), str(remote))
     assert not local.exists()
     assert [int(s["id"]) for s in _read(remote)] == list(range(30))
+
+
+def test_peer_form_remote_url(spark: Any, moto_server: Any, tmp_path: Path) -> None:
+    """A remote `out`: staged in a temporary local directory that is returned and then removed
+    (``keep_local`` false), uploaded from the executors, merged index on the remote."""
+    from streaming.base import StreamingDataset
+    from streaming.base.converters import dataframe_to_mds
+    from tests.storage.s3.server import aws_environment, new_bucket
+
+    bucket = new_bucket(moto_server.endpoint, "compat")
+    with aws_environment(moto_server.endpoint):
+        local, remote = dataframe_to_mds(
+            _df(spark, 2), mds_kwargs={"out": f"s3://{bucket}/ds", "hashes": ["xxh64"]}
+        )
+        assert remote == f"s3://{bucket}/ds"
+        assert local and not Path(local).exists()
+        ds = StreamingDataset(remote=remote, local=str(tmp_path / "cache"), batch_size=1)
+        assert sorted(int(s["id"]) for s in ds) == list(range(30))
 
 
 @pytest.mark.parametrize(
