@@ -56,6 +56,7 @@ from streaming.ordering.partition import PARTITION_ALGOS
 from streaming.registry import construct_from_registry, streams_registry
 from streaming.state import EpochCursor, Progress, WorkerProgress, parse_state
 from streaming.stream import Stream
+from streaming.worker_guard import guard_worker
 from streaming.world import World
 
 __all__ = ["StreamingDataset"]
@@ -442,6 +443,7 @@ class StreamingDataset(IterableDataset):
         the first sample still applies, as with the peer."""
         in_worker = get_worker_info() is not None
         if in_worker:
+            guard_worker()  # exits when the trainer dies, SIGKILL included
             self._cursor.sync()
         presumed = self._cursor.presumed(self._rank_world.detect_workers().worker_of_rank)
         resume = self._cursor.resume
