@@ -82,6 +82,8 @@ class _ProgressCallback(Callback):
         if not first:
             self.progress.sinks = []
         self.progress.start(int(state.timestamp.batch))
+        if self.interrupt is not None:
+            self.interrupt.install()  # over Composer's (composer.core.engine sets its own)
 
     def after_dataloader(self, state: State, logger: Logger) -> None:
         self.batch = state.batch  # the whole batch (microbatches replace it later)
@@ -148,6 +150,8 @@ def run(
     current batch, with a checkpoint there (``RunSummary.interrupted``)."""
     cfg = plan.cfg
     logging.getLogger("composer").setLevel(logging.ERROR)
+    if interrupt is not None:
+        interrupt.install()  # importing Composer replaced the handlers
     sinks = build_sinks(cfg.loggers, cfg.run_name)
     progress = Progress("composer", cfg.trainer.log_every, record_ids, verbose, sinks)
     model = ComposerTask(plan.model)
