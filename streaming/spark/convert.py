@@ -205,11 +205,17 @@ def _convert(
         encodings = infer_columns(df.schema, columns)
     if isinstance(out, (str, os.PathLike)):
         out = os.fspath(out)
+    custom = _custom_encodings(encodings)
 
     def task(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
         from pyspark import TaskContext
 
+        from streaming.format.mds.encodings import _encodings
+
+        for name, cls in custom.items():  # registered on the driver: register here too
+            if _encodings.get(name) is not cls:
+                _encodings[name] = cls
         partition = TaskContext.get().partitionId()
         target = part_out(out, partition)
         intact = part_is_intact(target)
@@ -253,6 +259,21 @@ def _convert(
     )
     logger.info("dataframe_to_mds: %s", summary)
     return summary
+
+
+def _custom_encodings(encodings: dict[str, str]) -> dict[str, type]:
+    """The user-registered encoding classes the columns use, to register on the executors
+    (which run in other processes than the driver, where the user registered them)."""
+    from streaming.format.mds.encodings import _encodings
+    from streaming.format.mds.encodings.registry import BuiltinEncoding
+
+    found = {}
+    for encoding in encodings.values():
+        name = encoding.partition(":")[0]
+        cls = _encodings.get(name)
+        if cls is not None and not (isinstance(cls, type) and issubclass(cls, BuiltinEncoding)):
+            found[name] = cls
+    return found
 
 
 def _given_columns(df: Any, columns: dict[str, str]) -> dict[str, str]:

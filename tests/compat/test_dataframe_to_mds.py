@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from streaming.format.mds.reader import MDSShard
 from tests.peers.runner import run_peer
 from tests.spark.conftest import spark_session
 
@@ -130,6 +131,40 @@ def test_peer_form_udf_iterable_gets_pandas_batches(spark: Any, tmp_path: Path) 
     assert result == (str(out), "")
     got = [(int(s["id"]), s["word"]) for s in _read(out)]
     assert got == [(i * 2 + k, f"text {i}-{k}") for i in range(30) for k in range(2)]
+
+
+class Reversed:
+    """A custom encoding (the peer's duck-typed shape): a str stored reversed."""
+
+    size = None
+
+    def encode(self, obj: str) -> bytes:
+        return obj[::-1].encode("utf-8")
+
+    def decode(self, data: bytes) -> str:
+        return data.decode("utf-8")[::-1]
+
+
+def test_custom_encoding_registered_on_the_driver_reaches_the_executors(
+    spark: Any, tmp_path: Path
+) -> None:
+    from streaming.base.converters import dataframe_to_mds
+    from streaming.base.format.mds.encodings import _encodings
+
+    _encodings["reversed_h4a"] = Reversed  # the peer's route, on the driver only
+    try:
+        out = tmp_path / "out"
+        kwargs = {"out": str(out), "columns": {"id": "int64", "text": "reversed_h4a"}}
+        dataframe_to_mds(_df(spark, 2), mds_kwargs=kwargs)
+        got = [(int(s["id"]), s["text"]) for s in _read(out)]
+        assert got == [(i, f"text {i}") for i in range(30)]
+        # The stored bytes are the reversed text.
+        entry = _index(out)["shards"][0]
+        shard = MDSShard(str(out), entry, 0)
+        first = bytes(shard.get_sample_data(0))
+        assert f"text {int(shard.get_item(0)['id'])}"[::-1].encode() in first
+    finally:
+        _encodings.pop("reversed_h4a", None)
 
 
 def test_peer_form_without_merge_leaves_only_partition_indexes(
