@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from streaming.cache import verified
 from streaming.cache.ledger import Ledger
 from streaming.cache.locks import SharedLock, exclusive, lock_path, try_exclusive
+from streaming.cache.reservations import in_flight, release, reserve
 from streaming.cache.safefs import remove_contained
 from streaming.format.errors import FormatError
 from streaming.format.shard import Shard
@@ -234,27 +235,37 @@ class NodeCache:
                 self._count(hits=1)
                 return
             shard.close()  # files deleted behind our back: forget what was open
-            self._make_room(shard_id)
-            attempts = max(1, int(stream.download_retry or 1))
-            for attempt in range(attempts):
-                try:
-                    self._count(misses=1, downloaded=stream.fetch_shard_files(shard))
-                    for role in ("raw_data", "raw_meta"):
-                        if shard.entry.get(role):
-                            shard.buffer(role)  # checks sizes and hashes, decompresses
-                    break
-                except FormatError as e:
-                    shard.close()
-                    self._delete(shard)
-                    if attempt + 1 == attempts:
-                        raise type(e)(f"{e} (after {attempts} fetches from {stream.remote})") from e
-                    logger.warning("Shard %d is bad (%s); fetching it again", shard_id, e)
-                except BaseException:
-                    self._record(shard)  # what did arrive is the cache's, to clean later
-                    raise
-            if not stream.safe_keep_zip:
-                self._drop_zips(shard)
-            self._record(shard)
+            reservation = self._make_room(shard_id)
+            try:
+                self._fetch(shard_id)
+            finally:
+                if reservation is not None:
+                    release(reservation)
+
+    def _fetch(self, shard_id: int) -> None:
+        """Download, check and decompress the shard (the caller holds its fetch lock)."""
+        shard = self.shards[shard_id]
+        stream = self._stream(shard_id)
+        attempts = max(1, int(stream.download_retry or 1))
+        for attempt in range(attempts):
+            try:
+                self._count(misses=1, downloaded=stream.fetch_shard_files(shard))
+                for role in ("raw_data", "raw_meta"):
+                    if shard.entry.get(role):
+                        shard.buffer(role)  # checks sizes and hashes, decompresses
+                break
+            except FormatError as e:
+                shard.close()
+                self._delete(shard)
+                if attempt + 1 == attempts:
+                    raise type(e)(f"{e} (after {attempts} fetches from {stream.remote})") from e
+                logger.warning("Shard %d is bad (%s); fetching it again", shard_id, e)
+            except BaseException:
+                self._record(shard)  # what did arrive is the cache's, to clean later
+                raise
+        if not stream.safe_keep_zip:
+            self._drop_zips(shard)
+        self._record(shard)
 
     @staticmethod
     def _open(shard: Shard) -> bool:
@@ -396,31 +407,65 @@ class NodeCache:
             + " (only shards of streams with a remote are ever evicted)"
         )
 
-    def _make_room(self, shard_id: int) -> None:
-        """Evict least recently used idle shards until `shard_id`'s files fit the limit (which
-        counts every evictable stream's ``index.json`` too)."""
-        if not self.cache_limit:
-            return
-        shard = self.shards[shard_id]
-        needed = sum(
+    def _room_lock(self) -> str:
+        """The dataset's lock held while making room (the first evictable stream's)."""
+        first = self._local_only().index(False)
+        return lock_path(self.streams[first].dirname, "room")
+
+    @staticmethod
+    def _needed(shard: Shard) -> int:
+        return sum(
             raw["bytes"] + (zipped["bytes"] if zipped else 0) for raw, zipped in shard.file_pairs()
         )
-        present = {i: self._on_disk(i) for i in range(len(self.shards)) if self.is_remote(i)}
-        usage = sum(size for size, _ in present.values()) + self._index_bytes()
-        usage -= present.get(shard_id, (0, 0.0))[0]  # its partial files are replaced
-        candidates = sorted(
-            (used, i) for i, (size, used) in present.items() if size and i != shard_id
-        )
-        for _, victim in candidates:
-            if usage + needed <= self.cache_limit:
-                return
-            freed = self._evict_idle(victim)
-            if freed is not None:
-                usage -= freed
-        if usage + needed > self.cache_limit and not self._warned:
-            self._warned = True
-            warnings.warn(
-                f"cache_limit={self.cache_limit} bytes is exceeded: every cached shard is in use "
-                "by a reader. Raise `cache_limit` or lower `predownload`.",
-                stacklevel=2,
+
+    def _in_flight(self) -> dict[int, int]:
+        """Shards other processes are fetching now: shard id -> bytes reserved."""
+        found = {}
+        dirnames = {self.streams[i].dirname for i, o in enumerate(self._local_only()) if not o}
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:
+            by_name = self.__dict__["_by_name"] = {
+                (s.dirname, s.entry["raw_data"]["basename"]): i for i, s in enumerate(self.shards)
+            }
+        for dirname in dirnames:
+            for name, nbytes in in_flight(dirname).items():
+                shard_id = by_name.get((dirname, name))
+                if shard_id is not None:
+                    found[shard_id] = nbytes
+        return found
+
+    def _make_room(self, shard_id: int) -> str | None:
+        """Evict least recently used idle shards until `shard_id`'s files fit the limit (which
+        counts every evictable stream's ``index.json`` and the downloads in flight on this
+        node), then reserve its room; returns the reservation (None without a limit)."""
+        if not self.cache_limit:
+            return None
+        shard = self.shards[shard_id]
+        needed = self._needed(shard)
+        with exclusive(self._room_lock()):
+            present = {i: self._on_disk(i) for i in range(len(self.shards)) if self.is_remote(i)}
+            usage = sum(size for size, _ in present.values()) + self._index_bytes()
+            usage -= present.get(shard_id, (0, 0.0))[0]  # its partial files are replaced
+            flying = self._in_flight()
+            flying.pop(shard_id, None)
+            for i, nbytes in flying.items():
+                usage += max(0, nbytes - present.get(i, (0, 0.0))[0])
+            candidates = sorted(
+                (used, i)
+                for i, (size, used) in present.items()
+                if size and i != shard_id and i not in flying
             )
+            for _, victim in candidates:
+                if usage + needed <= self.cache_limit:
+                    break
+                freed = self._evict_idle(victim)
+                if freed is not None:
+                    usage -= freed
+            if usage + needed > self.cache_limit and not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"cache_limit={self.cache_limit} bytes is exceeded: every cached shard is in "
+                    "use by a reader. Raise `cache_limit` or lower `predownload`.",
+                    stacklevel=3,
+                )
+            return reserve(shard.dirname, shard.entry["raw_data"]["basename"], needed)

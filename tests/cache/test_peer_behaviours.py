@@ -96,3 +96,4 @@ def test_evict_and_evict_coldest(remote: Path, tmp_path: Path) -> None:
     cache.release(0)
     assert cache.evict_coldest() == os.path.getsize(remote / names[0])
     assert ds[0]["id"] == 0 and ds[299]["id"] == 299  # evicted shards are fetched again
+

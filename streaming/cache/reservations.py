@@ -1,0 +1,64 @@
+"""Room reserved under `cache_limit` by the downloads in flight on this node.
+
+A process that is about to fetch a shard has made room for it (evicting other shards) under
+the dataset's room lock; before it releases that lock it records a reservation (the bytes the
+shard will take) in the stream directory's meta directory, and removes it when the fetch ends.
+Another process making room counts the reservations, so two downloads never both take the same
+free space and the cache never goes over the limit. A reservation is live only while its owner
+holds the shard's fetch lock, so one left by a killed process is ignored (and removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from urllib.parse import quote, unquote
+
+from streaming.cache.locks import lock_path, try_exclusive
+from streaming.cache.paths import make_private_dirs, meta_dir
+from streaming.format.files import write_atomic
+
+__all__ = ["reserve", "release", "in_flight"]
+
+_FOLDER = "reserved"
+
+
+def _folder(dirname: str) -> str:
+    return make_private_dirs(meta_dir(dirname), _FOLDER)
+
+
+def reserve(dirname: str, name: str, nbytes: int) -> str:
+    """Record that shard file `name` of the stream directory `dirname` is being fetched and
+    will take `nbytes`; returns the reservation's path (for `release`). The caller holds the
+    fetch lock ``<name>.fetch``."""
+    path = os.path.join(_folder(dirname), quote(name, safe=""))
+    write_atomic(path, [str(int(nbytes)).encode()])
+    return path
+
+
+def release(path: str) -> None:
+    """Remove a reservation."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def in_flight(dirname: str) -> dict[str, int]:
+    """The live reservations of `dirname`: shard file name -> bytes reserved."""
+    folder = os.path.join(meta_dir(dirname), _FOLDER)
+    try:
+        entries = os.listdir(folder)
+    except FileNotFoundError:
+        return {}
+    live = {}
+    for entry in entries:
+        if ".tmp-" in entry:
+            continue
+        name = unquote(entry)
+        with try_exclusive(lock_path(dirname, f"{name}.fetch")) as free:
+            if free:  # its owner is gone
+                release(os.path.join(folder, entry))
+                continue
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            with open(os.path.join(folder, entry), encoding="ascii") as f:
+                live[name] = int(f.read())
+    return live
