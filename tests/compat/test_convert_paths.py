@@ -119,6 +119,7 @@ def test_options_are_the_peers(
     assert peer and ours == peer | EXTRA_OPTIONS.get(module, set())
 
 
+@pytest.mark.slow
 def test_cifar10(tmp_path: Path) -> None:
     expected = _raw.cifar10(tmp_path / "raw", per_batch=3)
     argv = ["--in_root", str(tmp_path / "raw"), "--out_root", str(tmp_path / "out")]
@@ -132,6 +133,7 @@ def test_cifar10(tmp_path: Path) -> None:
         ]
 
 
+@pytest.mark.slow
 def test_imagenet_ade20k_coco(tmp_path: Path) -> None:
     _raw.imagenet(tmp_path / "imagenet")
     _raw.ade20k(tmp_path / "ade20k")
@@ -334,6 +336,7 @@ base.convert_image_class_dataset(pairs, sys.argv[1], "val", compression="zstd",
 """
 
 
+@pytest.mark.slow
 def test_convert_image_class_dataset_matches_the_peer(tmp_path: Path, mosaic_python: Path) -> None:
     from tests.peers.runner import run_peer
 

@@ -105,6 +105,7 @@ def both(tmp_path_factory: pytest.TempPathFactory, mosaic_python: Path) -> dict[
     return {"peer": peer, "ours": ours, "root": root}
 
 
+@pytest.mark.slow  # the peer reads every dataset once per session (~10-30 s)
 @pytest.mark.parametrize("module,name,dataset", CASES, ids=[c[1] for c in CASES])
 def test_samples_equal_the_peers(both: dict, module: str, name: str, dataset: str) -> None:
     key = f"{module}.{name}"
@@ -116,6 +117,7 @@ def test_samples_equal_the_peers(both: dict, module: str, name: str, dataset: st
     assert ours["epoch"] != ours["by_index"]  # shuffled, by the peer's default algorithms
 
 
+@pytest.mark.slow  # the peer reads every dataset once per session (~10-30 s)
 def test_outside_videos_are_fetched_into_extra_local(both: dict) -> None:
     root = both["root"] / "ours"
     for name in ("StreamingOutsideGIWebVid", "StreamingOutsideDTWebVid"):
@@ -126,6 +128,7 @@ def test_outside_videos_are_fetched_into_extra_local(both: dict) -> None:
         assert fetched == stored and len(stored) == 7
 
 
+@pytest.mark.slow  # the peer reads every dataset once per session (~10-30 s)
 @pytest.mark.parametrize("module", sorted(PEER_NAMES))
 def test_exports_and_signatures_are_the_peers(both: dict, module: str) -> None:
     mod = importlib.import_module(module)
