@@ -226,12 +226,13 @@ def test_readme_convert_command_runs(tmp_path: Path) -> None:
         video = tmp_path / "videos" / "001_050" / f"{videoid}.mp4"
         video.parent.mkdir(parents=True, exist_ok=True)
         video.write_bytes(f"video {videoid}".encode())
-    filled = {"<CSV file>": str(csv_file), "<MDS output directory>": str(tmp_path / "mds")}
+    filled = {"<CSV file>": csv_file.name, "<MDS output directory>": "mds"}  # relative paths
     line = " ".join(words)
     for placeholder, value in filled.items():
         line = line.replace(placeholder, value)
     argv = [sys.executable, *line.split()[1:]]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # run from the data's folder
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     from streaming import StreamingDataset
 
