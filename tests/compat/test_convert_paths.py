@@ -166,8 +166,8 @@ def test_laion400m(tmp_path: Path) -> None:
     run_ours("multimodal.convert.laion.laion400m.convert_and_upload",
              ["--local", str(tmp_path / "raw"), "--remote", str(tmp_path / "out")])  # fmt: skip
     module = "multimodal.convert.laion.laion400m.convert_and_upload"
-    assert columns(tmp_path / "out" / "train") == PEER_COLUMNS[module]
-    got = samples(tmp_path / "out" / "train")
+    assert columns(tmp_path / "out") == PEER_COLUMNS[module]  # at --remote, as the peer's
+    got = samples(tmp_path / "out")
     assert got and all(s["jpg"][:2] == b"\xff\xd8" for s in got)  # the JPEG file's bytes
 
 

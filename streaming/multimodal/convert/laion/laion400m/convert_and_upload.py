@@ -7,12 +7,13 @@ Unlike the peer's script, which polls ``--local`` while img2dataset is still dow
 converts what ``--local`` holds once, when run: run it after the download (a re-run keeps the
 parts already converted and converts the rest). ``--keep_parquet``, ``--keep_mds`` and
 ``--poll_interval`` are accepted for the peer's command lines: nothing is deleted, and nothing
-polls. The dataset goes to ``<remote>/train``.
+polls. The dataset's ``index.json`` is at ``--remote`` itself, as the peer's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -44,8 +45,14 @@ class PeerLAION(PeerColumns):
 
     peer_columns = PEER_COLUMNS
 
-    def __init__(self) -> None:
+    def __init__(self, split: str = "train") -> None:
         super().__init__(LAIONConverter())
+        self.split = split
+
+    def plan(self, raw: str, splits: list[str] | None = None) -> list[Part]:
+        """The img2dataset shards, as parts of one split named `split`."""
+        parts = super().plan(raw, None)
+        return [Part(self.split, p.index, p.source, p.payload, p.samples) for p in parts]
 
     def adapt(self, part: Part, k: int, sample: dict[str, Any]) -> dict[str, Any]:
         return {**sample, "jpg": bytes(sample["jpg"])}
@@ -65,7 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     """Convert as parsed."""
-    report = convert(PeerLAION(), args.local, args.remote, hashes=get_list_arg(args.hashes))
+    remote = args.remote if "://" in args.remote else os.path.abspath(args.remote)
+    parent, _, name = remote.rstrip("/").rpartition("/")
+    if not name or not parent or parent.endswith(":/"):
+        raise SystemExit(f"error: --remote {args.remote!r} must name a directory inside another")
+    hashes = get_list_arg(args.hashes)
+    report = convert(PeerLAION(name), args.local, parent, hashes=hashes)
     print(report.format(), file=sys.stderr)
 
 
