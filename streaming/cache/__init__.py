@@ -1,6 +1,16 @@
 """The node-local shard cache: fetch once per node, download ahead, evict LRU under a limit."""
 
-from streaming.cache.node_cache import NodeCache
+from streaming.cache.node_cache import NodeCache, NothingToEvictError, ShardInUseError
+from streaming.cache.paths import UnsafeCacheDirectoryError, cache_root, meta_dir
 from streaming.cache.prefetch import Prefetcher, UsePlan
 
-__all__ = ["NodeCache", "Prefetcher", "UsePlan"]
+__all__ = [
+    "NodeCache",
+    "NothingToEvictError",
+    "Prefetcher",
+    "ShardInUseError",
+    "UnsafeCacheDirectoryError",
+    "UsePlan",
+    "cache_root",
+    "meta_dir",
+]
