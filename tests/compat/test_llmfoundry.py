@@ -179,3 +179,18 @@ def test_composer_trainer_checkpoints_and_resumes_as_on_the_peer(
     assert got["checkpoint_dataset_state"] == want["checkpoint_dataset_state"]
     got, want = ours["resume"][kind]["composer"], peer["resume"][kind]["composer"]
     assert_same_batches(f"{kind} Trainer.fit after load_path", got["trained"], want["trained"])
+
+
+def test_other_llmfoundry_paths_match_the_peer(ours: dict, peer: dict) -> None:
+    """A `text` column tokenized on the fly (remote/local, stream_config repeat 2), the packing
+    collator, clean_stale_shared_memory and `streaming.base.StreamingDataset`, as the peer's."""
+    got, want = ours["first"]["extras"], peer["first"]["extras"]
+    assert want["plain_len"] == 2 * 90  # the 90 documents of text_b, repeated twice
+    assert got["clean_stale_shared_memory"] == want["clean_stale_shared_memory"] == "None"
+    assert got["plain_len"] == want["plain_len"]
+    assert got["plain_item7"] == want["plain_item7"]
+    assert_same_batches("text column, on the fly", got["plain_batches"], want["plain_batches"])
+    assert_same_batches(
+        "finetuning, packing_ratio 2", got["packed_batches"], want["packed_batches"]
+    )
+    assert got["base_dataset"] == want["base_dataset"]

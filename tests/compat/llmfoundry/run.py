@@ -10,7 +10,8 @@ the JSON it writes (the last argument). Both venvs read the same MDS (the peer's
       build_finetuning_dataloader over DATA (two weighted streams, shuffled, 2 persistent
       workers): two epochs with the dataset's state_dict taken mid-epoch as Composer takes it
       for a checkpoint, then states loaded into the same warm-worker dataloader; then
-      composer.Trainer trains two epochs on the DataSpec, checkpointing mid-epoch into WORK.
+      composer.Trainer trains two epochs on the DataSpec, checkpointing mid-epoch into WORK;
+      then the other paths of `extras`.
   resume WORK DATA TOK CACHE STATE OUT
       a fresh dataloader in a new process loads the checkpoint state from STATE (first's OUT)
       as Composer's trainer does on load_path, and runs to the end of that epoch and on; then
@@ -286,6 +287,53 @@ def composer_fit(kind: str, tok, data: Path, cache: Path, folder: Path, load: bo
     return {"trained": model.trained, "checkpoint_dataset_state": saved}
 
 
+def extras(tok, data: Path, work: Path, cache: Path) -> dict:
+    """Other paths llm-foundry users take: a `text` column (NO_CONCAT conversion) tokenized on
+    the fly from remote/local with stream_config, finetuning with a packing collator,
+    clean_stale_shared_memory, and its docs' `from streaming.base import StreamingDataset`."""
+    import numpy as np
+    from llmfoundry.command_utils import convert_dataset_json
+    from llmfoundry.data import build_finetuning_dataloader, build_text_dataloader
+
+    from streaming.base import StreamingDataset
+    from streaming.base.util import clean_stale_shared_memory
+
+    out: dict = {"clean_stale_shared_memory": repr(clean_stale_shared_memory())}
+    plain = work / "mds_plain" / "text_b"
+    convert_dataset_json(
+        path=str(work / "json" / "text_b.jsonl"),
+        out_root=str(plain),
+        compression=None,
+        concat_tokens=None,
+        split="train",
+        num_workers=0,
+    )
+    cfg = {
+        "remote": str(plain),
+        "local": str(cache / "plain"),
+        "max_seq_len": 12,
+        "shuffle": True,
+        "shuffle_seed": 3,
+        "stream_config": {"repeat": 2},
+    }
+    loader = build_text_dataloader(
+        tok, BATCH, cfg, drop_last=False, num_workers=0, pin_memory=False,
+        prefetch_factor=None, persistent_workers=False,
+    ).dataloader  # fmt: skip
+    out["plain_len"] = len(loader.dataset)
+    out["plain_item7"] = loader.dataset[7]["input_ids"]
+    out["plain_batches"] = epoch(loader)
+    cfg = dict(dataset_cfg("finetuning", data, cache / "packed"), packing_ratio=2.0)
+    loader = build_finetuning_dataloader(
+        tok, BATCH, cfg, num_workers=0, pin_memory=False, prefetch_factor=None,
+        persistent_workers=False,
+    ).dataloader  # fmt: skip
+    out["packed_batches"] = epoch(loader, stop=20)
+    dataset = StreamingDataset(local=str(data / "text_a"), batch_size=2)
+    out["base_dataset"] = [len(dataset), dataset.size, np.asarray(dataset[0]["tokens"]).tolist()]
+    return out
+
+
 def cmd_first(work: str, data: str, tok_dir: str, cache: str, out: str) -> None:
     """Tokenizer (if TOK is not there yet), converters into WORK, then phase one of both
     loaders over DATA (the converted MDS both venvs read)."""
@@ -299,6 +347,7 @@ def cmd_first(work: str, data: str, tok_dir: str, cache: str, out: str) -> None:
         result[kind]["composer"] = composer_fit(
             kind, tok, Path(data), Path(cache) / kind, folder, load=False
         )
+    result["extras"] = extras(tok, Path(data), Path(work), Path(cache) / "extras")
     dump(out, result)
 
 
