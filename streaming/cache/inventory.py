@@ -179,6 +179,14 @@ def clean_cache(path: str) -> bool:
                 os.rmdir(os.path.join(path, folder))
             folder = os.path.dirname(folder)
     shutil.rmtree(meta)
-    with contextlib.suppress(OSError):
-        os.rmdir(path)  # only if nothing else is left
+    root = os.path.realpath(cache_root())
+    folder = os.path.realpath(path)
+    while folder != root and os.path.dirname(folder) != folder:
+        try:
+            os.rmdir(folder)  # only if nothing else is left
+        except OSError:
+            break
+        if os.path.commonpath([root, folder]) != root:
+            break  # a `local` of the user's own: only the directory itself
+        folder = os.path.dirname(folder)
     return True

@@ -55,3 +55,17 @@ def test_clean_skips_a_cache_in_use(remote: Path, tmp_path: Path) -> None:
         job.kill()
         job.communicate()
     assert main(["cache", "clean", str(local)]) == 0 and not local.exists()
+
+
+def test_clean_removes_a_default_cache_and_its_folders(
+    remote: Path, private_cache_root: Path, capsys: pytest.CaptureFixture
+) -> None:
+    ds = StreamingDataset(remote=url(remote), batch_size=4)
+    assert len(list(ds)) == 300
+    cache = Path(ds.streams[0].local)
+    assert cache.parent == private_cache_root / "streaming"
+    assert main(["cache", "ls"]) == 0
+    assert f"{cache}\t{url(remote)}\t" in capsys.readouterr().out
+    assert main(["cache", "clean", "--all"]) == 0
+    assert sorted(os.listdir(private_cache_root / "streaming")) == ["meta"]
+    assert sorted(os.listdir(remote))[:2] == ["index.json", "shard.00000.mds"]  # the remote
