@@ -10,6 +10,10 @@ out of an "inside" dataset). Samples are the stored columns, as the peer's.
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from streaming.dataset import StreamingDataset
@@ -69,9 +73,56 @@ class StreamingOutsideGIWebVid(StreamingDataset):
 
 
 class StreamingOutsideDTWebVid(StreamingOutsideGIWebVid):
-    """WebVid with the videos outside the shards (see `StreamingOutsideGIWebVid`).
-
-    The peer fetches each video in its download thread ("DT"), ahead of the sample; here the
-    shards are fetched ahead as usual and each video when its sample is read, so the samples
-    are the same and only the video's fetch is not ahead of time.
+    """WebVid with the videos outside the shards (see `StreamingOutsideGIWebVid`), fetched
+    ahead while iterating ("DT", as the peer's download thread): the videos of the next
+    ``predownload`` samples (8 without it) are fetched by a few threads while the current one is
+    used. Random access (``dataset[i]``) fetches the video then. Samples are the same as
+    `StreamingOutsideGIWebVid`'s.
     """
+
+    #: Threads fetching videos ahead.
+    fetch_threads = 4
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if not (self.extra_local and self.extra_remote):
+            yield from super().__iter__()
+            return
+        ahead = max(1, self.predownload or 8)
+        pending: deque[tuple[dict[str, Any], Future]] = deque()
+        self._local.pool = pool = ThreadPoolExecutor(self.fetch_threads)
+        try:
+            for obj in super().__iter__():
+                pending.append((obj, obj.pop("content")))
+                if len(pending) > ahead:
+                    yield self._ready(*pending.popleft())
+            while pending:
+                yield self._ready(*pending.popleft())
+        finally:
+            self._local.pool = None
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def get_item(self, idx: int) -> Any:
+        """Sample `idx`; while iterating, its video is a pending fetch resolved in order."""
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            return super().get_item(idx)
+        obj = StreamingDataset.get_item(self, idx)
+        obj["content"] = pool.submit(self._fetch_video, obj["content_path"])
+        return obj
+
+    @staticmethod
+    def _ready(obj: dict[str, Any], content: Future) -> dict[str, Any]:
+        obj["content"] = content.result()
+        return obj
+
+    @property
+    def _local(self) -> threading.local:
+        local = self.__dict__.get("_thread_local")
+        if local is None:
+            local = self.__dict__["_thread_local"] = threading.local()
+        return local
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_thread_local", None)  # not picklable; made again where needed
+        return state

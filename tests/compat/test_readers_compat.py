@@ -282,3 +282,29 @@ def test_vision_transforms_as_the_peers(tmp_path: Path) -> None:
     labels = [int(y) for _, yb in batches for y in yb]
     assert sorted(labels) == sorted(plain[i][1] for i in range(12))
     assert batches[0][0].shape == (4, 3, 8, 8)
+
+
+def test_outside_dt_fetches_videos_ahead(tmp_path: Path) -> None:
+    """While the first sample is in use, the next `predownload` videos are being fetched."""
+    import pickle
+    import time
+
+    from streaming.multimodal import StreamingOutsideDTWebVid, StreamingOutsideGIWebVid
+
+    paths = write_all(tmp_path)
+    kwargs = {"local": str(paths["webvid_outside"]), "extra_remote": str(paths["videos"]),
+              "batch_size": 1, "num_canonical_nodes": 1, "predownload": 3}  # fmt: skip
+    extra = tmp_path / "extra"
+    ds = StreamingOutsideDTWebVid(**kwargs, extra_local=str(extra))
+    it = iter(ds)
+    first = next(it)
+    order = [first["content_path"]]
+    deadline = time.monotonic() + 10
+    while len(list(extra.rglob("*.mp4"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(list(extra.rglob("*.mp4"))) == 4  # the first and the 3 after it, no more yet
+    order += [s["content_path"] for s in it]
+    gi = StreamingOutsideGIWebVid(**kwargs, extra_local=str(tmp_path / "gi"))
+    assert [s["content_path"] for s in gi] == order
+    assert [ds[i] for i in range(7)] == [gi[i] for i in range(7)]
+    assert pickle.loads(pickle.dumps(ds))[2] == gi[2]
