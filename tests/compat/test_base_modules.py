@@ -60,6 +60,58 @@ ds = StreamingDataset(local=sys.argv[1], batch_size=2, shuffle=True, num_canonic
                       shuffle_seed=7)
 out["batching"] = {m: generate_work(m, ds, World(1, 1, 2, 0), 1, 4).tolist()
                    for m in ("random", "stratified", "per_stream", "device_per_stream")}
+
+# The remaining names, each called.
+import os
+import torch
+from streaming.base import TSVWriter, XSVWriter
+from streaming.base.batching.device_per_stream import generate_work_device_per_stream_batching
+from streaming.base.batching.per_stream import generate_work_per_stream_batching
+from streaming.base.batching.random import generate_work_random_batching
+from streaming.base.batching.stratified import generate_work_stratified_batching
+from streaming.base.distributed import all_gather, broadcast
+from streaming.base.format import get_index_basename, reader_from_json
+from streaming.base.format.json.encodings import is_json_encoded, is_json_encoding
+from streaming.base.format.mds.encodings import (get_mds_encoded_size, get_mds_encodings,
+    is_mds_encoding, is_mds_encoding_safe, mds_decode, mds_encode)
+from streaming.base.format.xsv.encodings import is_xsv_encoding, xsv_decode, xsv_encode
+from streaming.base.partition.orig import get_partitions_orig
+from streaming.base.partition.relaxed import get_partitions_relaxed
+from streaming.base.shuffle.naive import get_shuffle_naive
+from streaming.base.shuffle.py1br import get_shuffle_py1br
+from streaming.base.shuffle.py1e import get_shuffle_py1e
+from streaming.base.shuffle.py1s import get_shuffle_py1s
+from streaming.base.shuffle.py2s import get_shuffle_py2s
+
+out["shuffle_functions"] = [f(sizes, 2, 5, 1, 8).tolist() for f in (
+    get_shuffle_naive, get_shuffle_py1br, get_shuffle_py1e, get_shuffle_py1s, get_shuffle_py2s)]
+out["partition_functions"] = [f(31, 2, 1, 2, 2, 3, 4, None).tolist()
+                              for f in (get_partitions_orig, get_partitions_relaxed)]
+out["batching_functions"] = [f(ds, World(1, 1, 2, 0), 1, 4).tolist() for f in (
+    generate_work_random_batching, generate_work_stratified_batching,
+    generate_work_per_stream_batching, generate_work_device_per_stream_batching)]
+tensor = torch.tensor([1, 2])
+broadcast(tensor, 0)
+gathered = [torch.zeros(2, dtype=torch.int64)]
+all_gather(gathered, tensor)
+out["collectives_without_a_group"] = [tensor.tolist(), gathered[0].tolist()]
+out["mds_encodings"] = [get_mds_encoded_size("int32"), get_mds_encoded_size("str"),
+                        is_mds_encoding("ndarray:uint8:2"), is_mds_encoding("nope"),
+                        is_mds_encoding_safe("pkl"), is_mds_encoding_safe("int"),
+                        mds_encode("uint16", 258).hex(), int(mds_decode("uint16", b"\x02\x01")),
+                        "jpeg" in get_mds_encodings()]
+out["text_encodings"] = [is_json_encoding("float"), is_json_encoding("bytes"),
+                         is_json_encoded("int", 3), is_xsv_encoding("str"),
+                         is_xsv_encoding("json"), xsv_encode("int", 12), xsv_encode("str", "a"),
+                         xsv_decode("float", "1.5"), xsv_decode("int", "7")]
+for cls, name, extra in ((TSVWriter, "tsv", {}), (XSVWriter, "xsv", {"separator": "|"})):
+    path = os.path.join(sys.argv[2], name)
+    with cls(out=path, columns={"n": "int", "s": "str"}, **extra) as w:
+        for i in range(3):
+            w.write({"n": i, "s": f"s{i}"})
+    index = json.load(open(os.path.join(path, get_index_basename())))
+    reader = reader_from_json(path, None, index["shards"][0])
+    out[name] = [index["shards"][0]["format"], [reader.get_item(i) for i in range(3)]]
 print(json.dumps(out))
 '''
 
@@ -81,8 +133,12 @@ def _run_ours(dataset_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
 
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
         monkeypatch.delenv(name, raising=False)
+    scratch = dataset_dir.parent / "ours"
+    scratch.mkdir(exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-c", CALLS, str(dataset_dir)], capture_output=True, text=True
+        [sys.executable, "-c", CALLS, str(dataset_dir), str(scratch)],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
@@ -93,7 +149,9 @@ def test_pure_functions_give_the_peers_results(
     mosaic_python: Path, dataset_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ours = _run_ours(dataset_dir, monkeypatch)
-    theirs = json.loads(run_peer(mosaic_python, CALLS, str(dataset_dir)))
+    scratch = dataset_dir.parent / "peer"
+    scratch.mkdir(exist_ok=True)
+    theirs = json.loads(run_peer(mosaic_python, CALLS, str(dataset_dir), str(scratch)))
     assert ours.keys() == theirs.keys()
     for key in theirs:
         assert ours[key] == theirs[key], key
@@ -101,6 +159,8 @@ def test_pure_functions_give_the_peers_results(
     assert sorted(ours["shuffle"]["py1e"]) == list(range(31))
     assert np.asarray(ours["partition"]["orig"]).shape[:3] == (1, 2, 2)
     assert ours["compression"][:2] == ["726177", "726177"]
+    assert ours["xsv"] == ["xsv", [{"n": i, "s": f"s{i}"} for i in range(3)]]
+    assert ours["shuffle_functions"][2] == ours["shuffle"]["py1e"]
 
 
 def test_clean_stale_shared_memory_is_a_quiet_no_op(caplog: pytest.LogCaptureFixture) -> None:
