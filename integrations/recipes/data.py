@@ -7,17 +7,26 @@ hand to their adapter (`StreamingDataModule` or `build_dataspec`).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from torch.utils.data import default_collate
 
 from streaming.config.schema import DatasetConfig
+from streaming.datasets.ade20k import StreamingADE20K
 from streaming.datasets.c4 import StreamingC4
+from streaming.datasets.cifar10 import StreamingCIFAR10
+from streaming.datasets.coco import StreamingCOCO
 from streaming.datasets.enwiki import StreamingEnWiki
+from streaming.datasets.imagenet import StreamingImageNet
+from streaming.datasets.laion import StreamingLAION
 from streaming.datasets.pile import StreamingPile
 from streaming.datasets.text import get_tokenizer
+from streaming.datasets.webvid import StreamingWebVid
+from streaming.format.errors import FormatError
 from streaming.integrations.recipes import transforms as tf
 
 #: Defaults of the task settings a recipe leaves unset.
@@ -50,6 +59,38 @@ class DataPlan:
     model_defaults: dict[str, Any] = field(default_factory=dict)
 
 
+class CorruptSampleError(OSError):
+    """A training sample that cannot be read or decoded: the message names the sample, its
+    shard and the shard's file (the decoder's own error is its ``__cause__``)."""
+
+
+#: What decoders raise on bytes that are not what they claim (PIL raises OSError, and
+#: SyntaxError for some broken PNG chunks).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+
+
+class _NamesBadSamples:
+    """A reader whose samples that fail to decode raise `CorruptSampleError` naming them."""
+
+    def get_item(self, sample_id: int) -> Any:
+        try:
+            return super().get_item(sample_id)  # type: ignore[misc]
+        except (FileNotFoundError, FormatError, CorruptSampleError):
+            raise  # these name their file and shard already
+        except _DECODE_ERRORS as e:
+            raise CorruptSampleError(
+                f"Sample {sample_id} cannot be decoded ({self._where(sample_id)}): "
+                f"{type(e).__name__}: {e}. The shard file is corrupt: check it with `streaming "
+                "verify --samples`, or delete it so that it is fetched again"
+            ) from e
+
+    def _where(self, sample_id: int) -> str:
+        offsets = self.sample_offset_per_shard  # type: ignore[attr-defined]
+        shard_id = int(np.searchsorted(offsets, sample_id, "right")) - 1
+        shard = self.shards[shard_id]  # type: ignore[attr-defined]
+        return str(shard.where(sample=sample_id - int(offsets[shard_id])))
+
+
 class _WithSampleId:
     """Adds each sample's id to a text reader's dict (the image readers have
     ``with_sample_id``)."""
@@ -58,16 +99,40 @@ class _WithSampleId:
         return {**super().get_item(sample_id), "sample_id": sample_id}  # type: ignore[misc]
 
 
-class C4(_WithSampleId, StreamingC4):
+class C4(_NamesBadSamples, _WithSampleId, StreamingC4):
     """`StreamingC4` with ``sample_id``."""
 
 
-class EnWiki(_WithSampleId, StreamingEnWiki):
+class EnWiki(_NamesBadSamples, _WithSampleId, StreamingEnWiki):
     """`StreamingEnWiki` with ``sample_id``."""
 
 
-class Pile(_WithSampleId, StreamingPile):
+class Pile(_NamesBadSamples, _WithSampleId, StreamingPile):
     """`StreamingPile` with ``sample_id``."""
+
+
+class CIFAR10(_NamesBadSamples, StreamingCIFAR10):
+    """`StreamingCIFAR10` naming a sample that fails to decode."""
+
+
+class ImageNet(_NamesBadSamples, StreamingImageNet):
+    """`StreamingImageNet` naming a sample that fails to decode."""
+
+
+class ADE20K(_NamesBadSamples, StreamingADE20K):
+    """`StreamingADE20K` naming a sample that fails to decode."""
+
+
+class COCO(_NamesBadSamples, StreamingCOCO):
+    """`StreamingCOCO` naming a sample that fails to decode."""
+
+
+class LAION(_NamesBadSamples, StreamingLAION):
+    """`StreamingLAION` naming a sample that fails to decode."""
+
+
+class WebVid(_NamesBadSamples, StreamingWebVid):
+    """`StreamingWebVid` naming a sample that fails to decode."""
 
 
 TEXT_READERS = {"c4": C4, "enwiki": EnWiki, "pile": Pile}
@@ -94,17 +159,13 @@ def plan_data(ds: DatasetConfig, train: bool, seed: int = 0) -> DataPlan:
     if ds.name in ("cifar10", "imagenet"):
         plan = _classification(ds, train, size, seed)
     elif ds.name == "ade20k":
-        from streaming.datasets.ade20k import StreamingADE20K
-
         options = {"joint_transform": tf.JointResize(size, train),
                    "transform": tf.normalize_transform()}  # fmt: skip
-        plan = DataPlan(StreamingADE20K, options, tf.DictCollate(("image", "mask", "sample_id")))
+        plan = DataPlan(ADE20K, options, tf.DictCollate(("image", "mask", "sample_id")))
     elif ds.name == "coco":
-        from streaming.datasets.coco import StreamingCOCO
-
         keys = ("image", "img_id", "size", "boxes", "labels", "sample_id")
         collate = tf.DictCollate(keys, lists=("boxes", "labels"), drop=("img_id", "size"))
-        plan = DataPlan(StreamingCOCO, {"transform": tf.DetectionTransform(size, train)}, collate)
+        plan = DataPlan(COCO, {"transform": tf.DetectionTransform(size, train)}, collate)
     elif ds.name in TEXT_READERS:
         options = {"tokenizer_name": tokenizer_name, "max_seq_len": length}
         collate = default_collate
@@ -112,17 +173,13 @@ def plan_data(ds: DatasetConfig, train: bool, seed: int = 0) -> DataPlan:
         defaults = {"vocab_size": size_of, "max_seq_len": length}
         plan = DataPlan(TEXT_READERS[ds.name], options, collate, None, "input_ids", defaults)
     elif ds.name == "laion":
-        from streaming.datasets.laion import StreamingLAION
-
         options = {"tokenizer_name": tokenizer_name, "max_caption_len": length,
                    "transform": tf.clip_transform(size, train)}  # fmt: skip
-        plan = DataPlan(StreamingLAION, options, tf.DictCollate(("image", "caption", "sample_id")))
+        plan = DataPlan(LAION, options, tf.DictCollate(("image", "caption", "sample_id")))
     elif ds.name == "webvid":
-        from streaming.datasets.webvid import StreamingWebVid
-
         options = {"transform": tf.VideoTransform(size),
                    "target_transform": tf.Tokenize(tokenizer_name, length)}  # fmt: skip
-        plan = DataPlan(StreamingWebVid, options, tf.DictCollate(("video", "caption", "sample_id")))
+        plan = DataPlan(WebVid, options, tf.DictCollate(("video", "caption", "sample_id")))
     else:  # check_recipe names the supported datasets
         raise ValueError(f"No recipe data pipeline for dataset {ds.name!r}")
     if ds.name in ("laion", "webvid"):
@@ -139,10 +196,7 @@ def plan_data(ds: DatasetConfig, train: bool, seed: int = 0) -> DataPlan:
 
 def _classification(ds: DatasetConfig, train: bool, size: int, seed: int) -> DataPlan:
     """CIFAR10 or ImageNet: decoded in the workers (``cpu``), or on the device (``device``)."""
-    from streaming.datasets.cifar10 import StreamingCIFAR10
-    from streaming.datasets.imagenet import StreamingImageNet
-
-    reader = StreamingCIFAR10 if ds.name == "cifar10" else StreamingImageNet
+    reader = CIFAR10 if ds.name == "cifar10" else ImageNet
     collate = tf.DictCollate(("image", "label", "sample_id"))
     defaults = {"num_classes": NUM_CLASSES[ds.name]}
     if ds.decode == "cpu":
