@@ -5,6 +5,11 @@ the first access decompresses it: to the raw file beside it (temporary name, the
 the directory is writable, otherwise into memory. Every check that can fail on a bad file fails
 here with the file, the shard and the sample named: wrong size (truncation), offsets outside
 the file, a hash that does not match, a compressed file that does not decompress.
+
+With `validate_hash`, every file is checked when a process first opens it, whatever put it
+there (a download, an earlier decompression, an earlier run); a `hash_record` set by the cache
+spares re-hashing a file version already checked on this node. A decompressed shard is never
+written through a symbolic link, outside the dataset directory, or onto its index.json.
 """
 
 from __future__ import annotations

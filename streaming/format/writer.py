@@ -47,7 +47,14 @@ class Writer:
             such as ``"64mb"``, or ``None`` for one shard (which must still stay below 4 GiB).
         progress_bar: show a progress bar of shards written.
         max_workers: threads that write and upload finished shards in the background.
-        exist_ok: replace an existing non-empty output directory instead of raising.
+        exist_ok: replace an existing dataset in the output directory instead of raising; a
+            directory holding anything but a dataset's files is refused, naming them.
+
+    One writer at a time per output directory: a second one (in any process) raises
+    `OutputInUseError` until the first finishes, is closed, or its process ends. Use it as a
+    context manager: an exception (Ctrl-C included) inside the block writes no index.json, so a
+    dataset cut short never looks complete; the shards written are kept, and `finish()` still
+    publishes them if that is what you want.
     """
 
     format: str = ""
