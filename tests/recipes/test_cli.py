@@ -86,3 +86,23 @@ def test_console_script_trains_stops_and_autoresumes(tiny_data: Path, tmp_path: 
     assert "steps        2 this run, 4 in all" in out2
     assert f"checkpoint   {folder}{os.sep}ep" in out2 and "-ba4.ckpt" in out2
     assert ids1 + ids2 == reference.sample_ids
+
+
+def test_the_resume_command_is_the_same_or_names_the_checkpoint() -> None:
+    """With ``autoresume`` the command that resumes is the one that ran; without it, the same
+    with ``load_path`` set to the checkpoint (replacing one given)."""
+    import argparse
+
+    from streaming.cli.train import resume_command
+
+    args = argparse.Namespace(
+        recipe="recipes/cifar10.yaml", overrides=["max_duration=2ep", "load_path=old.ckpt"],
+        include=["configs/trainers/composer_cpu.yaml"], record_ids="ids file.json",
+    )  # fmt: skip
+    tail = "--include configs/trainers/composer_cpu.yaml --record-ids 'ids file.json'"
+    assert resume_command(args, "ck/ep0-ba6.ckpt", autoresume=True) == (
+        f"streaming train recipes/cifar10.yaml max_duration=2ep load_path=old.ckpt {tail}"
+    )
+    assert resume_command(args, "ck/ep0-ba6.ckpt", autoresume=False) == (
+        f"streaming train recipes/cifar10.yaml max_duration=2ep load_path=ck/ep0-ba6.ckpt {tail}"
+    )
