@@ -186,7 +186,7 @@ def test_split_wrong_type(tmp_path: Path, cls: type) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (b"\x01\x02\x03", "fixed at 2 bytes"),  # pre-encoded bytes pass through, sizes are checked
+        (b"\x01\x02\x03", "needs 2 bytes of values, but got 3"),  # pre-encoded bytes: checked
         (np.array([1, 2, 3], np.uint8), "expects shape (2,)"),
     ],
 )
