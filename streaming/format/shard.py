@@ -154,12 +154,22 @@ class Shard:
                 "or hostile."
             )
         try:
-            st = write_atomic(raw_path, [out])
+            written = write_atomic(raw_path, [out])
         except OSError:
             return out  # a read-only directory: serve from memory
-        if raw_digest is not None and self.hash_record is not None:
+        with open(raw_path, "rb") as f:
+            st = os.fstat(f.fileno())
+            buf = b"" if st.st_size == 0 else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        # The bytes just checked, if the file is still ours (the rename changed only its ctime).
+        ours = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns) == (
+            written.st_ino,
+            written.st_dev,
+            written.st_size,
+            written.st_mtime_ns,
+        )
+        if raw_digest is not None and self.hash_record is not None and ours:
             self.hash_record.add(raw_path, st, self.validate_hash, raw_digest)
-        return _map(raw_path)
+        return buf
 
     def _what(self, path: str) -> str:
         return f"{path!r} (shard {self.shard_id})"
@@ -200,10 +210,3 @@ class Shard:
 
 def _rebuild(cls: type, args: tuple, kwargs: dict[str, Any]) -> Shard:
     return cls(*args, **kwargs)
-
-
-def _map(path: str) -> Any:
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
-            return b""
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

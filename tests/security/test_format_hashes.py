@@ -136,3 +136,32 @@ def test_cached_shard_tampered_between_runs_is_caught(tmp_path: Path) -> None:
     second = StreamingDataset(**kwargs)
     with pytest.raises(HashMismatchError, match="shard 0"):
         second[0]
+
+
+def test_cache_hashes_each_file_once_per_node(tmp_path: Path, monkeypatch) -> None:
+    """A later dataset (as a later process or run would) reads the record instead of hashing;
+    the cache's "last used" touch keeps the record valid."""
+    from streaming.dataset import StreamingDataset
+    from streaming.format import shard as shard_module
+
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    _write(remote, "zstd")
+    hashed = []
+    check_hash = shard_module.check_hash
+
+    def counting_check_hash(algo, data, expected, what):
+        hashed.append(what)
+        return check_hash(algo, data, expected, what)
+
+    monkeypatch.setattr(shard_module, "check_hash", counting_check_hash)
+    kwargs = {"remote": str(remote), "local": str(local), "validate_hash": "xxh64", "batch_size": 1}
+    first = StreamingDataset(**kwargs)
+    assert [first[i]["id"] for i in range(30)] == list(range(30))
+    shards = len(first.shards)
+    # Each shard: the zip once before decompressing, the decompressed bytes once against the
+    # raw hash (then recorded); opening the raw file found the record.
+    assert len(hashed) == 2 * shards
+    for run in range(2):
+        again = StreamingDataset(**kwargs)
+        assert [again[i]["id"] for i in range(30)] == list(range(30))
+        assert len(hashed) == 2 * shards, f"run {run + 2} hashed again"
