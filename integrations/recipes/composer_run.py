@@ -79,6 +79,7 @@ class _ProgressCallback(Callback):
     def fit_start(self, state: State, logger: Logger) -> None:
         first = dist.get_global_rank() == 0
         self.progress.verbose = self.progress.verbose and first
+        self.progress.first_process = first
         if not first:
             self.progress.sinks = []
         self.progress.start(int(state.timestamp.batch))

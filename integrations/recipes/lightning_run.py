@@ -141,6 +141,7 @@ class _ProgressCallback(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.progress.verbose = self.progress.verbose and trainer.is_global_zero
+        self.progress.first_process = trainer.is_global_zero
         if not trainer.is_global_zero:
             self.progress.sinks = []
         self.progress.start(trainer.global_step)

@@ -33,6 +33,7 @@ class RunSummary:
         eval_step: the step after which that evaluation ran.
         interrupted: the signal that stopped the run after its current step (``"SIGINT"``,
             ``"SIGTERM"``), or None.
+        first_process: whether this process is the run's first (rank 0), which reports.
     """
 
     run_name: str
@@ -48,6 +49,7 @@ class RunSummary:
     eval_metrics: dict[str, float] = field(default_factory=dict)
     eval_step: int | None = None
     interrupted: str | None = None
+    first_process: bool = True
 
     def format(self) -> str:
         """The summary as aligned lines for the console."""
@@ -103,6 +105,7 @@ class Progress:
         self.eval_metrics: dict[str, float] = {}
         self.eval_step: int | None = None
         self.interrupted: str | None = None
+        self.first_process = True
         self.sample_ids: list[list[int]] | None = [] if record_ids else None
         self.start_step = self.step = self.samples = 0
         self.loss: Any = None
@@ -174,4 +177,5 @@ class Progress:
             eval_metrics=dict(self.eval_metrics),
             eval_step=self.eval_step,
             interrupted=self.interrupted,
+            first_process=self.first_process,
         )

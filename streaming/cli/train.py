@@ -44,7 +44,8 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the resolved recipe and exit")
     parser.add_argument(
         "--record-ids", metavar="FILE",
-        help="write the sample ids of each training step to FILE (JSON), to audit the order",
+        help="write the sample ids of each training step to FILE (JSON), to audit the order "
+        "(the first process's, with several)",
     )  # fmt: skip
 
 
@@ -97,14 +98,14 @@ def run(args: argparse.Namespace) -> int:
             summary = run_recipe(cfg, record_ids=args.record_ids is not None, interrupt=interrupt)
     except RecipeError as e:
         raise UsageError(_where(e, args), _HINT) from None
-    print(summary.format(), flush=True)
-    if args.record_ids is not None:
-        with open(args.record_ids, "w") as f:
-            json.dump(summary.sample_ids, f)
-    if summary.interrupted is None:
-        return 0
-    print(_interrupted(summary, cfg, args), flush=True)
-    return INTERRUPTED
+    if summary.first_process:  # the run's first process reports for all
+        print(summary.format(), flush=True)
+        if args.record_ids is not None:
+            with open(args.record_ids, "w") as f:
+                json.dump(summary.sample_ids, f)
+        if summary.interrupted is not None:
+            print(_interrupted(summary, cfg, args), flush=True)
+    return 0 if summary.interrupted is None else INTERRUPTED
 
 
 def _where(e: Exception, args: argparse.Namespace) -> str:
