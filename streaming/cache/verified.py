@@ -10,9 +10,10 @@ A record is one small JSON file per shard file, in ``<meta_dir(dirname)>/verifie
 the dataset directory, private to the user): the file's size, ``mtime_ns``, ``ctime_ns``, inode
 and device, and the algorithm and digest it was checked against. Any write to the file changes
 its mtime and ctime (a replacement, its inode; ctime cannot be set back the way mtime can), so
-a tampered or re-downloaded file no longer matches and is hashed again. Records are written atomically (temporary name, then rename), and hashing a file
-is done under its ``flock`` so that processes that open it at once hash it once. No shared
-memory; a record left by a crash is only ever a correct record of an older version.
+a tampered or re-downloaded file no longer matches and is hashed again. Records are written
+atomically (temporary name, then rename), and hashing a file is done under its ``flock`` so
+that processes that open it at once hash it once. No shared memory; a record left by a crash
+is only ever a correct record of an older version.
 
 `touch` is how the cache marks a shard as used (its mtime is the LRU clock): it carries a
 matching record over to the new mtime, so marking a file used never costs a re-hash.
