@@ -439,8 +439,8 @@ class StreamingDataset(IterableDataset):
         """Yield this rank's (and DataLoader worker's) samples of the next epoch, in order.
 
         The epoch is claimed when ``__iter__`` is called (torchdata's ``StatefulDataLoader``
-        saves a worker's state right after that call); a state loaded between this call and
-        the first sample still applies, as with the peer."""
+        saves a worker's state right after that call); outside DataLoader workers, a state
+        loaded between this call and the first sample still applies, as with the peer."""
         in_worker = get_worker_info() is not None
         if in_worker:
             guard_worker()  # exits when the trainer dies, SIGKILL included
@@ -490,9 +490,11 @@ class StreamingDataset(IterableDataset):
         resume: Any,
         in_worker: bool,
     ) -> Iterator[dict[str, Any]]:
-        if in_worker:
-            self._cursor.sync()
-        if self._cursor.resume is not resume:  # loaded after __iter__: claim again with it
+        # A state loaded in this process between ``__iter__`` and the first sample applies, as
+        # with the peer's lazy start. Not in DataLoader workers: their epoch is fixed when the
+        # worker (re)starts its iterator (the peer's workers fix it together, at a barrier), so
+        # a worker slow to reach its first sample never takes a state meant for the next one.
+        if not in_worker and self._cursor.resume is not resume:
             progress, ids = self._claim(presumed, in_worker)
         for sample in self._read(ids):
             progress.yielded += 1

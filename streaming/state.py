@@ -10,6 +10,7 @@ plain value held by the dataset object (`EpochCursor`), applied by the next ``__
 from __future__ import annotations
 
 import operator
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +143,7 @@ class EpochCursor:
         # are, so that persistent workers started before ``load_state_dict`` still see it.
         self.record: Any = _shared_slots(_RECORD)
         self.seen = 0  # the record generation this process has adopted
+        self.owner = os.getpid()  # the process whose iterations `seen` describes
         self.progress: Progress | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -171,7 +173,15 @@ class EpochCursor:
 
     def sync(self) -> None:
         """Adopt a state that the main process loaded after this (worker) process copied the
-        dataset, if any."""
+        dataset, if any, from the worker's second ``__iter__`` on.
+
+        A worker's first ``__iter__`` plays the epoch the DataLoader iterator that started it
+        began: a state loaded after that (even before this worker got to its first sample) is
+        for the next iterator, as with the peer, whose workers claim their epoch together."""
+        pid = os.getpid()
+        if self.owner != pid:  # the first __iter__ of this process: keep the copy it started with
+            self.owner = pid
+            return
         record = self.record
         generation = record[0]
         if generation == self.seen:
