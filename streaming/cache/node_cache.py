@@ -7,13 +7,17 @@ memory, nothing named per job, nothing to clean after a crash.
 * **Fetched once per node.** A process that needs a missing shard takes the shard's fetch lock,
   looks again, and only then downloads (to a temporary name, renamed when whole), checks the
   hash, and decompresses. Others wait on the lock and find the shard there.
-* **Eviction is LRU under `cache_limit`**, by the last time a process began to use a shard
-  (the file's mtime, touched on use). The limit counts the shard files and the ``index.json``
-  of every evictable stream (as the peer), and eviction goes on until the new shard fits. It
-  skips shards in use (their use lock is held) and never touches local-only streams (no
-  remote, or a remote naming the local directory in any spelling): data that exists only
-  locally is never deleted. `evict` and `evict_coldest` are the public forms (the peer's
-  ``StreamingDataset.evict_shard`` and ``evict_coldest_shard``).
+* **Eviction is LRU under `cache_limit`**, by the last time a process began to use a shard.
+  The limit counts the shard files and the ``index.json`` of every evictable stream (as the
+  peer), and eviction goes on until the new shard fits. Usage and the LRU order come from the
+  directories' ledgers (`streaming.cache.accounting`): sizes recorded at download, uses
+  appended in batches, each process reading only what was appended since it last looked, so
+  a fetch costs O(1) system calls for accounting however many shards are cached. It skips
+  shards in use (their use lock is held) and never touches local-only streams (no remote, or a
+  remote naming the local directory in any spelling): data that exists only locally is never
+  deleted. `evict` and `evict_coldest` are the public forms (the peer's
+  ``StreamingDataset.evict_shard`` and ``evict_coldest_shard``); `evict_coldest`, an explicit
+  and rare call, picks by the files' mtime (touched on each use too), as a user sees it.
 * **Only the cache's own files are deleted**: each file the cache writes is recorded in the
   directory's ledger (`streaming.cache.ledger`), and deletions never follow a symbolic link or
   leave the stream directory (`streaming.cache.safefs`).
@@ -35,6 +39,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from streaming.cache import verified
+from streaming.cache.accounting import Accounting, shard_files
 from streaming.cache.ledger import Ledger
 from streaming.cache.locks import SharedLock, exclusive, lock_path, try_exclusive
 from streaming.cache.reservations import in_flight, release, reserve
@@ -60,14 +65,7 @@ class NothingToEvictError(ValueError):
     ``evict_coldest_shard`` raises ValueError then too)."""
 
 
-def _shard_files(shard: Shard) -> list[str]:
-    """Basenames of every file the shard may have on disk (raw and compressed)."""
-    names = []
-    for raw, zipped in shard.file_pairs():
-        names.append(raw["basename"])
-        if zipped:
-            names.append(zipped["basename"])
-    return names
+_shard_files = shard_files
 
 
 class NodeCache:
@@ -101,12 +99,16 @@ class NodeCache:
         self._mutex = threading.Lock()  # acquire runs in the prefetch thread, release in the reader
         self._warned = False
         verified.attach(self.shards)  # with validate_hash: each file hashed once per node
-        self._ledgers: dict[str, Ledger] = {}
+        self._book: Accounting | None = None  # built per process, on first use
+
+    #: Make room the way the cache did before its ledger (stat every shard on each fetch);
+    #: kept only so that ``benchmarks/scale.py --cases eviction`` can compare the two.
+    scan_accounting = False
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_held"] = {}
-        state["_ledgers"] = {}
+        state["_book"] = None
         state["_stats"] = portable(self._stats)
         del state["_mutex"]
         return state
@@ -153,11 +155,16 @@ class NodeCache:
             flags = self.__dict__["_local_flags"] = [s.local_only for s in self.streams]
         return flags
 
+    def _accounting(self) -> Accounting:
+        """This process's view of the usage and LRU order (built on first use)."""
+        book = self._book
+        if book is None:
+            evictable = [not self._local_only()[s] for s in self.stream_per_shard]
+            book = self._book = Accounting(self.shards, evictable)
+        return book
+
     def _ledger(self, dirname: str) -> Ledger:
-        ledger = self._ledgers.get(dirname)
-        if ledger is None:
-            ledger = self._ledgers[dirname] = Ledger(dirname)
-        return ledger
+        return self._accounting().ledger(dirname)
 
     def _lock(self, shard_id: int, kind: str) -> str:
         shard = self.shards[shard_id]
@@ -198,7 +205,9 @@ class NodeCache:
             lock.release()
 
     def release_all(self) -> None:
-        """Release every shard this process holds."""
+        """Release every shard this process holds (and write the uses it has not yet)."""
+        if self._book is not None:
+            self._book.flush()
         with self._mutex:
             held, self._held = self._held, {}
         for lock, _ in held.values():
@@ -226,13 +235,11 @@ class NodeCache:
                 )
             return
         if self._complete(shard, stream) and self._open(shard):
-            self._touch(shard)
-            self._count(hits=1)
+            self._hit(shard_id)
             return
         with exclusive(self._lock(shard_id, "fetch")):
             if self._complete(shard, stream) and self._open(shard):  # fetched meanwhile
-                self._touch(shard)
-                self._count(hits=1)
+                self._hit(shard_id)
                 return
             shard.close()  # files deleted behind our back: forget what was open
             reservation = self._make_room(shard_id)
@@ -241,6 +248,12 @@ class NodeCache:
             finally:
                 if reservation is not None:
                     release(reservation)
+
+    def _hit(self, shard_id: int) -> None:
+        """The shard was found cached: mark it used (mtime, ledger) and count the hit."""
+        self._touch(self.shards[shard_id])
+        self._accounting().note_use(shard_id)
+        self._count(hits=1)
 
     def _fetch(self, shard_id: int) -> None:
         """Download, check and decompress the shard (the caller holds its fetch lock)."""
@@ -341,17 +354,29 @@ class NodeCache:
         return size, used
 
     def _index_bytes(self) -> int:
-        """Bytes of the ``index.json`` of each evictable stream (the peer counts them)."""
-        total = 0
-        for stream, local in zip(self.streams, self._local_only(), strict=True):
-            if not local:
-                with contextlib.suppress(FileNotFoundError):
-                    total += stream.index_size()
+        """Bytes of the ``index.json`` of each evictable stream (the peer counts them); read
+        once per process (an index does not change under a running dataset)."""
+        total = self.__dict__.get("_index_total")
+        if total is None:
+            total = 0
+            for stream, local in zip(self.streams, self._local_only(), strict=True):
+                if not local:
+                    with contextlib.suppress(FileNotFoundError):
+                        total += stream.index_size()
+            self.__dict__["_index_total"] = total
         return total
 
     def usage(self) -> int:
-        """Bytes that the evictable streams take on disk now: their shard files and their
-        ``index.json`` (what `cache_limit` bounds)."""
+        """Bytes that the evictable streams take in the cache now, by their ledgers: their
+        shard files and their ``index.json`` (what `cache_limit` bounds)."""
+        book = self._accounting()
+        with book.lock:
+            book.flush()
+            book.refresh()
+            return book.shard_bytes() + self._index_bytes()
+
+    def usage_on_disk(self) -> int:
+        """`usage` measured by stat-ing every shard's files (O(shards); for checks)."""
         shards = sum(self._on_disk(i)[0] for i in range(len(self.shards)) if self.is_remote(i))
         return shards + self._index_bytes()
 
@@ -437,9 +462,51 @@ class NodeCache:
     def _make_room(self, shard_id: int) -> str | None:
         """Evict least recently used idle shards until `shard_id`'s files fit the limit (which
         counts every evictable stream's ``index.json`` and the downloads in flight on this
-        node), then reserve its room; returns the reservation (None without a limit)."""
+        node), then reserve its room; returns the reservation (None without a limit).
+
+        Usage and order come from the ledgers: O(1) system calls amortized, plus the
+        evictions themselves and one lock probe per shard in use that is colder than them."""
         if not self.cache_limit:
             return None
+        if self.scan_accounting:
+            return self._make_room_by_scan(shard_id)
+        shard = self.shards[shard_id]
+        needed = self._needed(shard)
+        book = self._accounting()
+        with exclusive(self._room_lock()), book.lock:
+            book.flush()
+            book.refresh()
+            usage = book.shard_bytes() + self._index_bytes()
+            usage -= book.bytes_of(shard_id)  # its partial files are replaced
+            flying = self._in_flight()
+            flying.pop(shard_id, None)
+            for i, nbytes in flying.items():
+                usage += max(0, nbytes - book.bytes_of(i))
+            if usage + needed > self.cache_limit:
+                for victim in book.coldest():
+                    if victim == shard_id or victim in flying:
+                        continue
+                    listed = book.bytes_of(victim)
+                    if self._evict_idle(victim) is not None:
+                        usage -= listed  # its lines are gone from the ledger now
+                        if usage + needed <= self.cache_limit:
+                            break
+            self._warn_if_over(usage + needed)
+            book.maybe_compact()
+            return reserve(shard.dirname, shard.entry["raw_data"]["basename"], needed)
+
+    def _warn_if_over(self, usage: int) -> None:
+        if usage > self.cache_limit and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"cache_limit={self.cache_limit} bytes is exceeded: every cached shard is in "
+                "use by a reader. Raise `cache_limit` or lower `predownload`.",
+                stacklevel=4,
+            )
+
+    def _make_room_by_scan(self, shard_id: int) -> str | None:
+        """`_make_room` as before the ledger: stat every shard's files on each fetch
+        (O(shards)). Used only when `scan_accounting` is set, by the benchmark."""
         shard = self.shards[shard_id]
         needed = self._needed(shard)
         with exclusive(self._room_lock()):
@@ -461,11 +528,5 @@ class NodeCache:
                 freed = self._evict_idle(victim)
                 if freed is not None:
                     usage -= freed
-            if usage + needed > self.cache_limit and not self._warned:
-                self._warned = True
-                warnings.warn(
-                    f"cache_limit={self.cache_limit} bytes is exceeded: every cached shard is in "
-                    "use by a reader. Raise `cache_limit` or lower `predownload`.",
-                    stacklevel=3,
-                )
+            self._warn_if_over(usage + needed)
             return reserve(shard.dirname, shard.entry["raw_data"]["basename"], needed)
