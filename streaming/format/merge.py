@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from streaming.format.files import write_atomic
 from streaming.format.index import INDEX_BASENAME, parse_index
 from streaming.storage.download import download, upload
-from streaming.storage.registry import get_backend
+from streaming.storage.registry import get_backend, is_remote_url
 
 _FILE_KEYS = ("raw_data", "zip_data", "raw_meta", "zip_meta")
 
@@ -50,7 +50,7 @@ def _split_out(out: str | tuple[str, str]) -> tuple[str | None, str | None]:
     if isinstance(out, (tuple, list)):
         return os.fspath(out[0]), out[1]
     out = os.fspath(out)
-    if "://" in out:
+    if is_remote_url(out):
         return None, out
     return out, None
 
@@ -125,7 +125,7 @@ def _fetch(url: str | tuple[str, str], tmp: str, n: int) -> tuple[str, str]:
             return local_url, local_url
         url = remote_url
     url = os.fspath(url)
-    if "://" not in url:
+    if not is_remote_url(url):
         if not os.path.exists(url):
             raise FileNotFoundError(f"merge_index: part index {url!r} does not exist")
         return url, url
@@ -140,8 +140,8 @@ def _fetch(url: str | tuple[str, str], tmp: str, n: int) -> tuple[str, str]:
 
 def _part_prefix(index_name: str, local: str | None) -> str:
     """The part's directory relative to the root (the peer uses the parent's name)."""
-    parent = os.path.dirname(urlparse(index_name).path if "://" in index_name else index_name)
-    if local is not None and "://" not in index_name:
+    parent = os.path.dirname(urlparse(index_name).path if is_remote_url(index_name) else index_name)
+    if local is not None and not is_remote_url(index_name):
         rel = os.path.relpath(os.path.abspath(parent), os.path.abspath(local))
         if not rel.startswith(".."):
             return rel.replace(os.sep, "/")

@@ -24,6 +24,7 @@ from streaming.format.hashing import get_hash, hash_chunks, is_hash
 from streaming.format.index import INDEX_BASENAME, write_index
 from streaming.format.output import OutputLock, check_replaceable
 from streaming.format.sizes import bytes_to_int
+from streaming.storage.registry import is_remote_url
 from streaming.storage.upload import get_uploader
 
 MAX_SHARD_BYTES = 2**32 - 1  # MDS offsets are uint32; no shard byte may lie past this.
@@ -384,5 +385,5 @@ def _local_dir(out: str | tuple[str, str]) -> str | None:
         return os.fspath(out[0]) if len(out) == 2 and out[0] else None
     if isinstance(out, (str, os.PathLike)):
         path = os.fspath(out)
-        return None if "://" in path or path.startswith("dbfs:/") else path
+        return None if is_remote_url(path) else path
     return None

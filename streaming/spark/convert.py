@@ -34,6 +34,7 @@ from streaming.spark.partition import (
     write_part,
 )
 from streaming.spark.schema import SparkSchemaError, infer_columns
+from streaming.storage.registry import is_remote_url
 
 __all__ = ["dataframe_to_mds", "ConversionSummary"]
 
@@ -155,7 +156,7 @@ def _peer_form(
     writer_kwargs.setdefault("compression", "zstd")  # the peer's default here
     keep_local = bool(writer_kwargs.get("keep_local", False))
     out = kwargs["out"]
-    if isinstance(out, (str, os.PathLike)) and "://" in os.fspath(out):
+    if isinstance(out, (str, os.PathLike)) and is_remote_url(os.fspath(out)):
         local, remote = tempfile.mkdtemp(prefix="streaming-spark-"), os.fspath(out)
         out = (local, remote)
     elif isinstance(out, (tuple, list)):
@@ -292,4 +293,6 @@ def _given_columns(df: Any, columns: dict[str, str]) -> dict[str, str]:
 def _index_of(part: str | tuple[str, str]) -> str | tuple[str, str]:
     if isinstance(part, tuple):
         return (os.path.join(part[0], "index.json"), part[1] + "/index.json")
-    return part.rstrip("/") + "/index.json" if "://" in part else os.path.join(part, "index.json")
+    if is_remote_url(part):
+        return part.rstrip("/") + "/index.json"
+    return os.path.join(part, "index.json")

@@ -18,6 +18,7 @@ from streaming.format.hashing import get_hash
 from streaming.format.index import INDEX_BASENAME, parse_index
 from streaming.storage.base import ObjectNotFoundError
 from streaming.storage.download import download
+from streaming.storage.registry import is_remote_url
 
 __all__ = [
     "SparkConversionError",
@@ -43,7 +44,7 @@ def part_out(out: str | tuple[str, str], partition: int) -> str | tuple[str, str
     name = part_name(partition)
     if isinstance(out, (tuple, list)):
         return (os.path.join(out[0], name), out[1].rstrip("/") + "/" + name)
-    if "://" in out:
+    if is_remote_url(out):
         return out.rstrip("/") + "/" + name
     return os.path.join(out, name)
 
@@ -68,7 +69,7 @@ def part_is_intact(out: str | tuple[str, str]) -> int | None:
     ``index.json`` exists and every shard file it lists has the recorded size and hashes), else
     None."""
     root = _where(out)
-    remote = "://" in root
+    remote = is_remote_url(root)
     with tempfile.TemporaryDirectory(prefix="streaming-spark-check-") as tmp:
 
         def fetch(name: str) -> str | None:
@@ -156,7 +157,7 @@ def write_part(
 
     target = part_out(out, partition)
     local = target[0] if isinstance(target, tuple) else target
-    if "://" not in local:
+    if not is_remote_url(local):
         shutil.rmtree(local, ignore_errors=True)
     samples = udf(iter(rows)) if udf is not None else rows
     count = 0

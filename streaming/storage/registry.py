@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from streaming.storage.base import Backend
 
-__all__ = ["get_backend", "SCHEMES"]
+__all__ = ["get_backend", "is_remote_url", "SCHEMES"]
 
 #: scheme -> (module, class, the extra that installs its SDK)
 SCHEMES: dict[str, tuple[str, str, str | None]] = {
@@ -37,6 +37,13 @@ UNSUPPORTED: dict[str, str] = {
     ),
     "adl": "Azure Data Lake Storage Gen1 is retired; use abfs:// or azure-dl:// (Gen2)",
 }
+
+def is_remote_url(path: str) -> bool:
+    """Whether `path` is a URL (``s3://...``, ``file://...``, Databricks' single-slash
+    ``dbfs:/Volumes/...``) rather than a plain local path. The one test every writer, merge
+    and converter uses to decide between writing a directory and uploading."""
+    return "://" in path or path.startswith("dbfs:/")
+
 
 _lock = threading.Lock()
 _instances: dict[tuple[int, str], Backend] = {}

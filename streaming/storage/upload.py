@@ -17,11 +17,7 @@ import shutil
 import tempfile
 
 from streaming.storage.download import upload
-from streaming.storage.registry import get_backend
-
-
-def _is_remote(path: str) -> bool:
-    return "://" in path or path.startswith("dbfs:/")  # Databricks writes dbfs:/Volumes/...
+from streaming.storage.registry import get_backend, is_remote_url
 
 
 class Uploader:
@@ -51,7 +47,7 @@ class Uploader:
                     f"out must be a path, a URL or a (local, remote) pair, got {out!r}"
                 )
             local, remote = out
-        elif isinstance(out, str) and _is_remote(out):
+        elif isinstance(out, str) and is_remote_url(out):
             local, remote = "", out  # a temporary directory, made once the remote is checked
             self._temporary = True
         elif isinstance(out, (str, os.PathLike)):

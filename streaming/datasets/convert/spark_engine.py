@@ -16,12 +16,13 @@ import time
 from typing import Any
 
 from streaming.datasets.convert.base import Converter, RawDataError
+from streaming.storage.registry import is_remote_url
 
 __all__ = ["convert_on_spark"]
 
 
 def _split_out(out: str, split: str) -> str:
-    return out.rstrip("/") + "/" + split if "://" in out else os.path.join(out, split)
+    return out.rstrip("/") + "/" + split if is_remote_url(out) else os.path.join(out, split)
 
 
 def convert_on_spark(

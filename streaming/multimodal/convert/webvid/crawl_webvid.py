@@ -32,6 +32,7 @@ from streaming.datasets.convert.webvid import (
     _row_runs,
     parse_duration,
 )
+from streaming.storage.registry import is_remote_url
 
 COLUMNS = {
     "videoid": "str",
@@ -133,7 +134,7 @@ def convert_csv(csv_file: str, out_root: str, workers: int, limit: int, progress
     """Write the CSV's videos to one MDS dataset at `out_root` (a directory or URL)."""
     if not os.path.isfile(csv_file):
         raise SystemExit(f"error: --in {csv_file!r} is not a file (expected a WebVid CSV)")
-    if "://" not in out_root:
+    if not is_remote_url(out_root):
         out_root = os.path.abspath(out_root)
     parent, _, name = out_root.rstrip("/").rpartition("/")
     if not name or not parent or parent.endswith(":/"):

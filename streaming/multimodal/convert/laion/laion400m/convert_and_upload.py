@@ -21,6 +21,7 @@ from streaming.datasets.convert import convert
 from streaming.datasets.convert.base import Part
 from streaming.datasets.convert.laion import LAIONConverter
 from streaming.datasets.peer_convert import PeerColumns, get_list_arg
+from streaming.storage.registry import is_remote_url
 
 PEER_COLUMNS = {
     "nsfw": "str",
@@ -72,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     """Convert as parsed."""
-    remote = args.remote if "://" in args.remote else os.path.abspath(args.remote)
+    remote = args.remote if is_remote_url(args.remote) else os.path.abspath(args.remote)
     parent, _, name = remote.rstrip("/").rpartition("/")
     if not name or not parent or parent.endswith(":/"):
         raise SystemExit(f"error: --remote {args.remote!r} must name a directory inside another")
