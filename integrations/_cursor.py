@@ -32,6 +32,8 @@ from typing import Any
 from torch.utils.data import DataLoader, IterableDataset
 
 from streaming.dataset import StreamingDataset
+from streaming.integrations._rng import loader_generator
+from streaming.seeding import seeded
 
 __all__ = ["CursorDataset", "CursorLoader"]
 
@@ -59,8 +61,9 @@ class CursorDataset(IterableDataset):
         if self.transform is None:
             yield from self.dataset
         else:
+            transform = seeded(self.transform)  # per sample: streaming.seeding
             for sample in self.dataset:
-                yield self.transform(sample)
+                yield transform(sample)
 
     def __len__(self) -> int:
         """Samples per device per epoch (known, so Lightning does not prefetch to find the end)."""
@@ -123,6 +126,10 @@ class CursorLoader(DataLoader):
     created, so an iterator a trainer creates and drops unused does not skip an epoch (Lightning
     does so when resuming from a checkpoint saved at the end of validation).
     """
+
+    def __init__(self, dataset: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("generator", loader_generator())  # iterators draw nothing global
+        super().__init__(dataset, *args, **kwargs)
 
     def __iter__(self) -> Iterator[Any]:
         def batches() -> Iterator[Any]:

@@ -23,6 +23,7 @@ from composer.core import Callback, DataSpec, State
 from composer.loggers import Logger
 
 from streaming.dataset import StreamingDataset
+from streaming.integrations import _rng
 from streaming.integrations._cursor import CursorDataset, CursorLoader
 from streaming.integrations._metrics import StallMeter
 from streaming.loader import batch_length
@@ -131,6 +132,7 @@ class StreamingCursor(Callback):
         self._state: State | None = None
         self._saved: dict[str, Any] | None = None
         self._samples = 0
+        self._rng: list[dict[str, Any]] | None = None  # loaded RNG states (see _rng)
 
     def init(self, state: State, logger: Logger) -> None:
         self._state = state
@@ -138,13 +140,16 @@ class StreamingCursor(Callback):
     def state_dict(self) -> dict[str, Any]:
         """The cursor, as Composer saves it in ``dataset_state``."""
         dataset = _cursor_dataset(self._state) if self._state is not None else None
+        rng = {"rng": _rng.capture_all_ranks()}  # every rank builds the checkpoint's state
         if dataset is None:
-            return {}
+            return rng
         assert self._state is not None
-        return {"dataset": dataset.state_dict(int(self._state.timestamp.sample_in_epoch), True)}
+        sample_in_epoch = int(self._state.timestamp.sample_in_epoch)
+        return {"dataset": dataset.state_dict(sample_in_epoch, True), **rng}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._saved = state.get("dataset")
+        self._rng = state.get("rng")
 
     def after_load(self, state: State, logger: Logger) -> None:
         self._resume_if_stateless(state)
@@ -152,8 +157,13 @@ class StreamingCursor(Callback):
     def fit_start(self, state: State, logger: Logger) -> None:
         self._resume_if_stateless(state)
         self._samples = int(state.timestamp.sample)
+        if int(state.timestamp.batch_in_epoch) == 0:
+            self._rng = None  # Composer restores its own RNG states at an epoch's start
 
     def after_dataloader(self, state: State, logger: Logger) -> None:
+        if self._rng is not None:  # resumed mid-epoch: Composer restored no RNG state
+            states, self._rng = self._rng, None
+            _rng.restore_rank(states)
         if self.meter is not None:
             self.meter.batch_start()
 

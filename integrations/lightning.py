@@ -22,6 +22,7 @@ import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
 from streaming.dataset import StreamingDataset
+from streaming.integrations import _rng
 from streaming.integrations._cursor import CursorDataset, CursorLoader
 from streaming.integrations._metrics import StallMeter
 from streaming.loader import batch_length
@@ -59,6 +60,7 @@ class StreamingCursor(pl.Callback):
         self.meter = StallMeter() if log_metrics else None
         self._loaded: dict[str, Any] | None = None
         self._replays_ended_epoch = False
+        self._rng: list[dict[str, Any]] | None = None  # loaded RNG states, restored at 1st step
 
     def attach(self, dataset: CursorDataset, world_size: int) -> None:
         """Track `dataset` (the training data of each of `world_size` ranks), applying a state
@@ -73,6 +75,9 @@ class StreamingCursor(pl.Callback):
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
+        if self._rng is not None:  # Lightning saves no RNG state: ours, just before the step
+            states, self._rng = self._rng, None
+            _rng.restore_rank(states)
         if self.meter is not None:
             self.meter.batch_start()
 
@@ -102,11 +107,12 @@ class StreamingCursor(pl.Callback):
     def state_dict(self) -> dict[str, Any]:
         """The dataset's resumption state after the samples trained so far (mosaicml-streaming's
         keys; the same on every rank, so rank 0's checkpoint serves all)."""
+        rng = {"rng": _rng.capture_all_ranks()}  # every rank builds the checkpoint's state
         if self.dataset is None:
-            return {}
+            return rng
         num_samples = self.samples * self.world_size
         replication = self.dataset.dataset.replication
-        return {"dataset": self.dataset.state_dict(num_samples // (replication or 1), False)}
+        return {"dataset": self.dataset.state_dict(num_samples // (replication or 1), False), **rng}
 
     def on_load_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
@@ -115,6 +121,7 @@ class StreamingCursor(pl.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._loaded = state_dict.get("dataset")
+        self._rng = state_dict.get("rng")
         if self.dataset is not None:
             self._apply()
 
@@ -310,7 +317,10 @@ class StreamingDataModule(pl.LightningDataModule):
         """The validation loader (not defined without validation data)."""
         if self.val_dataset is None:
             raise RuntimeError("val_dataloader() before setup('fit') or setup('validate')")
-        return DataLoader(self.val_dataset, batch_size=self.val_batch_size, **self.loader_kwargs)
+        return DataLoader(
+            self.val_dataset, batch_size=self.val_batch_size,
+            **{"generator": _rng.loader_generator(), **self.loader_kwargs},
+        )  # fmt: skip
 
 
 def _install(trainer: pl.Trainer, cursor: StreamingCursor) -> StreamingCursor:

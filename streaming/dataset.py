@@ -510,6 +510,12 @@ class StreamingDataset(IterableDataset):
         index_in_shard = sample_ids - self.sample_offset_per_shard[shard_of]
         shards = self.shards
         cls = type(self)
+        # Per-sample seeding (streaming.seeding): what a reader or a transform draws is a
+        # function of (seed, epoch, sample id); the key is recorded for the adapters' transform.
+        from streaming.seeding import SampleKey, sample_rng, set_current_sample
+
+        seed, epoch = int(self.shuffle_seed), int(self._cursor.progress.epoch)
+        restore = get_worker_info() is None
         if (
             cls.get_item is not StreamingDataset.get_item
             or cls.__getitem__ is not StreamingDataset.__getitem__
@@ -517,10 +523,15 @@ class StreamingDataset(IterableDataset):
             index_in_shard = sample_ids  # what `self[...]` takes
 
             def read(shard_id: int, index: int) -> Any:
-                return self[index]
+                key = SampleKey(seed, epoch, index)
+                set_current_sample(key)
+                with sample_rng(key, restore=restore):
+                    return self[index]
         else:
+            shard_offsets = self.sample_offset_per_shard.tolist()
 
             def read(shard_id: int, index: int) -> Any:
+                set_current_sample(SampleKey(seed, epoch, shard_offsets[shard_id] + index))
                 return shards[shard_id].get_item(index)
 
         if not self._any_remote:
