@@ -453,7 +453,13 @@ class NodeCache:
                 (s.dirname, s.entry["raw_data"]["basename"]): i for i, s in enumerate(self.shards)
             }
         for dirname in dirnames:
-            for name, nbytes in in_flight(dirname).items():
+
+            def orphaned(name: str, dirname: str = dirname) -> None:
+                shard_id = by_name.get((dirname, name))
+                if shard_id is not None:  # its fetcher died: record what arrived
+                    self._record(self.shards[shard_id])
+
+            for name, nbytes in in_flight(dirname, orphaned).items():
                 shard_id = by_name.get((dirname, name))
                 if shard_id is not None:
                     found[shard_id] = nbytes
@@ -474,12 +480,12 @@ class NodeCache:
         needed = self._needed(shard)
         book = self._accounting()
         with exclusive(self._room_lock()), book.lock:
+            flying = self._in_flight()  # first: it records what killed fetchers left
+            flying.pop(shard_id, None)
             book.flush()
             book.refresh()
             usage = book.shard_bytes() + self._index_bytes()
             usage -= book.bytes_of(shard_id)  # its partial files are replaced
-            flying = self._in_flight()
-            flying.pop(shard_id, None)
             for i, nbytes in flying.items():
                 usage += max(0, nbytes - book.bytes_of(i))
             if usage + needed > self.cache_limit:

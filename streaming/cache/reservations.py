@@ -6,12 +6,17 @@ shard will take) in the stream directory's meta directory, and removes it when t
 Another process making room counts the reservations, so two downloads never both take the same
 free space and the cache never goes over the limit. A reservation is live only while its owner
 holds the shard's fetch lock, so one left by a killed process is ignored (and removed).
+
+A reservation left by a killed process is also the sign that the process died between making
+room and recording what it downloaded in the ledger: `in_flight` hands such names to its
+`orphaned` callback (under the room lock) so the cache can record the files that did arrive.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from urllib.parse import quote, unquote
 
 from streaming.cache.locks import lock_path, try_exclusive
@@ -42,8 +47,10 @@ def release(path: str) -> None:
         os.remove(path)
 
 
-def in_flight(dirname: str) -> dict[str, int]:
-    """The live reservations of `dirname`: shard file name -> bytes reserved."""
+def in_flight(dirname: str, orphaned: Callable[[str], None] | None = None) -> dict[str, int]:
+    """The live reservations of `dirname`: shard file name -> bytes reserved. Each reservation
+    whose owner died is removed, after a call ``orphaned(name)`` (while the fetch lock is
+    held, so no one fetches that shard meanwhile)."""
     folder = os.path.join(meta_dir(dirname), _FOLDER)
     try:
         entries = os.listdir(folder)
@@ -56,6 +63,8 @@ def in_flight(dirname: str) -> dict[str, int]:
         name = unquote(entry)
         with try_exclusive(lock_path(dirname, f"{name}.fetch")) as free:
             if free:  # its owner is gone
+                if orphaned is not None:
+                    orphaned(name)
                 release(os.path.join(folder, entry))
                 continue
         with contextlib.suppress(FileNotFoundError, ValueError):
