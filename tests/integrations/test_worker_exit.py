@@ -9,16 +9,20 @@ queue's pipe whole, so any batch over the pipe's 64 KiB does it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from torch.utils.data import DataLoader
 
-from streaming import MDSWriter
+from streaming import MDSWriter, StreamingDataset
+from streaming.worker_guard import parent_of_this_process
 from tests.datasets import _raw
 from tests.datasets._support import run
 
@@ -114,6 +118,59 @@ def test_workers_exit_when_their_loader_process_is_killed(big_samples: str) -> N
         kill_and_check_workers(proc)
     finally:
         proc.kill()
+
+
+def _report_parent(conn: multiprocessing.connection.Connection) -> None:
+    conn.send(parent_of_this_process())
+
+
+def _forked_child_reports(in_thread: bool) -> tuple[int, bool]:
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    result: list[tuple[int, bool]] = []
+
+    def start() -> None:
+        child = context.Process(target=_report_parent, args=(send,))
+        child.start()
+        result.append(receive.recv())
+        child.join()
+
+    if in_thread:
+        thread = threading.Thread(target=start)
+        thread.start()
+        thread.join()
+    else:
+        start()
+    return result[0]
+
+
+def test_a_forked_worker_knows_its_parent_and_the_forking_thread() -> None:
+    """The parent-death signal fires when the *thread* that forked dies: it is asked for only
+    by a worker its parent's main thread forked."""
+    assert _forked_child_reports(in_thread=False) == (os.getpid(), True)
+    assert _forked_child_reports(in_thread=True) == (os.getpid(), False)
+
+
+def test_workers_started_by_a_thread_that_ends_keep_working(big_samples: str) -> None:
+    """A DataLoader iterated first in a thread that then ends: its workers live on (a
+    parent-death signal tied to that thread would kill them) and the epoch completes."""
+    loader = DataLoader(  # `timeout`: a killed worker is an error, not a hang
+        StreamingDataset(local=big_samples, batch_size=16), batch_size=16, num_workers=2,
+        timeout=30,
+    )  # fmt: skip
+    started: list = []
+
+    def first_batch() -> None:
+        batches = iter(loader)
+        started.append((batches, next(batches)))
+
+    thread = threading.Thread(target=first_batch)
+    thread.start()
+    thread.join()
+    batches, first = started[0]
+    time.sleep(1.0)  # a signal tied to the ended thread would have killed the workers by now
+    rest = [int(i) for batch in batches for i in batch["id"]]
+    assert sorted([int(i) for i in first["id"]] + rest) == list(range(96))
 
 
 @pytest.fixture(scope="module")
