@@ -25,6 +25,7 @@ repeated epoch, mosaicml-streaming's under Composer).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -34,8 +35,39 @@ from torch.utils.data import DataLoader, IterableDataset
 from streaming.dataset import StreamingDataset
 from streaming.integrations._rng import loader_generator
 from streaming.seeding import seeded
+from streaming.world import World
 
-__all__ = ["CursorDataset", "CursorLoader"]
+__all__ = ["CursorDataset", "CursorLoader", "build_dataset"]
+
+
+def build_dataset(
+    dataset_class: type[StreamingDataset], world: World, /, **kwargs: Any
+) -> StreamingDataset:
+    """``dataset_class(**kwargs, world=world)``: the dataset of the rank `world` (the trainer's),
+    with a clear error for a class that cannot take it (nothing goes through ``os.environ``).
+
+    Raises:
+        TypeError: `kwargs` already has ``world``, or `dataset_class` does not take ``world=``.
+    """
+    if "world" in kwargs:
+        raise TypeError(
+            "`world` is set by the adapter from the trainer's ranks: remove it from the dataset "
+            "arguments"
+        )
+    try:
+        params = inspect.signature(dataset_class).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call tell
+        params = None
+    if params is not None and not any(
+        p.name == "world" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params
+    ):
+        raise TypeError(
+            f"{dataset_class.__module__}.{dataset_class.__qualname__} does not take `world=`, so "
+            "the adapter cannot give it the trainer's ranks: use a StreamingDataset subclass whose "
+            "__init__ passes `world` (or **kwargs) on to StreamingDataset.__init__ (the readers "
+            "in streaming.datasets do)"
+        )
+    return dataset_class(**kwargs, world=world)
 
 
 class CursorDataset(IterableDataset):
@@ -54,8 +86,10 @@ class CursorDataset(IterableDataset):
             raise TypeError(f"CursorDataset needs a StreamingDataset, got {type(dataset).__name__}")
         self.dataset = dataset
         self.transform = transform
-        self.ended_epoch: int | None = None
-        self.trainer_position_pending = False
+        # The cursor's state, changed only through the methods below.
+        self._ended_epoch: int | None = None  # the epoch whose batches all went to the trainer
+        self._loaded_state: dict[str, Any] | None = None  # the last state loaded, until taken
+        self._awaits_trainer_position = False  # loaded None: resume where the trainer says
 
     def __iter__(self) -> Iterator[Any]:
         if self.transform is None:
@@ -76,25 +110,55 @@ class CursorDataset(IterableDataset):
 
     @property
     def epoch(self) -> int:
-        """The epoch being trained (-1 before the first one begins)."""
-        return self.dataset.state_dict(0, True)["epoch"]
+        """The epoch being trained (-1 before the first one begins). A query: changes nothing."""
+        return self.dataset.current_epoch
+
+    @property
+    def ended_epoch(self) -> int | None:
+        """The epoch whose batches were all handed to the trainer (`end_epoch`), if any."""
+        return self._ended_epoch
+
+    @property
+    def loaded_state(self) -> dict[str, Any] | None:
+        """The state last given to `load_state_dict`, until `take_loaded_state` takes it."""
+        return self._loaded_state
+
+    @property
+    def awaits_trainer_position(self) -> bool:
+        """`load_state_dict(None)` was called and nothing resumed at the trainer's position yet
+        (`resume_at_trainer_position`, `forget_trainer_position`)."""
+        return self._awaits_trainer_position
 
     def end_epoch(self) -> None:
         """Every batch of the current epoch was handed to the trainer: a state saved with a count
         of 0 now resumes at the start of the next epoch."""
-        self.ended_epoch = self.epoch
+        self._ended_epoch = self.epoch
 
     def state_dict(self, num_samples: int, from_beginning: bool) -> dict[str, Any]:
-        """The resumption state after `num_samples` trained samples of the current epoch, over
-        all ranks (mosaicml-streaming's keys; Composer calls this with its own count).
+        """The resumption state after `num_samples` trained samples of the current epoch,
+        counted over all ranks as Composer counts them (mosaicml-streaming's keys; Composer calls
+        this with its own count).
 
         Args:
-            num_samples: Samples trained this epoch, over all ranks.
+            num_samples: Samples trained this epoch, over all ranks (replicas counted).
             from_beginning: True if counted from the epoch's start, False if from where this
                 run resumed it.
         """
-        state = self.dataset.state_dict(num_samples, from_beginning)
-        if num_samples == 0 and state["epoch"] == self.ended_epoch:  # past the ended epoch
+        num_ranks = self.dataset.world.num_ranks
+        per_rank, uneven = divmod(int(num_samples), num_ranks)
+        # Every rank trains as many samples per step, so the count is whole but at an epoch's
+        # last, uneven batch: those samples are then all distinct (no replication) and exact.
+        unique = num_samples if uneven else self.dataset.samples_in_epoch(per_rank)
+        return self._state(unique, from_beginning)
+
+    def trained_state(self, per_rank_samples: int) -> dict[str, Any]:
+        """The resumption state after each rank trained `per_rank_samples` samples since this
+        epoch began or this run resumed it (the Lightning callback's count)."""
+        return self._state(self.dataset.samples_in_epoch(per_rank_samples), False)
+
+    def _state(self, sample_in_epoch: int, from_beginning: bool) -> dict[str, Any]:
+        state = self.dataset.state_dict(sample_in_epoch, from_beginning)
+        if sample_in_epoch == 0 and state["epoch"] == self._ended_epoch:  # past the ended epoch
             state = {**state, "epoch": state["epoch"] + 1, "sample_in_epoch": 0}
         return state
 
@@ -105,18 +169,29 @@ class CursorDataset(IterableDataset):
         where the trainer's own counters say, once it has loaded them
         (`resume_at_trainer_position`).
         """
-        self.ended_epoch = None
-        self.trainer_position_pending = obj is None
-        self.loaded_state = dict(obj) if obj is not None else None
+        self._ended_epoch = None
+        self._awaits_trainer_position = obj is None
+        self._loaded_state = dict(obj) if obj is not None else None
         if obj is not None:
             self.dataset.load_state_dict(obj)
+
+    def take_loaded_state(self) -> dict[str, Any] | None:
+        """The state last loaded (None if none, or if already taken); it is taken only once."""
+        state, self._loaded_state = self._loaded_state, None
+        return state
 
     def resume_at_trainer_position(self, epoch: int, sample_in_epoch: int) -> None:
         """After ``load_state_dict(None)``: resume at the trainer's position instead (its epoch
         and the samples it trained of it, over all ranks), so no sample is repeated."""
-        if self.trainer_position_pending:
-            self.trainer_position_pending = False
+        if self._awaits_trainer_position:
+            self._awaits_trainer_position = False
             self.dataset.load_state_dict({"epoch": epoch, "sample_in_epoch": sample_in_epoch})
+
+    def forget_trainer_position(self) -> bool:
+        """Give up resuming at the trainer's position (the data restarts at the epoch's start);
+        True if it was awaited."""
+        awaited, self._awaits_trainer_position = self._awaits_trainer_position, False
+        return awaited
 
 
 class CursorLoader(DataLoader):
@@ -133,8 +208,7 @@ class CursorLoader(DataLoader):
 
     def __iter__(self) -> Iterator[Any]:
         def batches() -> Iterator[Any]:
-            if self.dataset.trainer_position_pending:
-                self.dataset.trainer_position_pending = False
+            if self.dataset.forget_trainer_position():
                 warnings.warn(
                     "Resuming from a checkpoint without a dataset state: the data restarts at "
                     "the start of the epoch. Add streaming.integrations.composer.StreamingCursor() "

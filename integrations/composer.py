@@ -21,12 +21,14 @@ from typing import Any
 
 from composer.core import Callback, DataSpec, State
 from composer.loggers import Logger
+from composer.utils import dist
 
 from streaming.dataset import StreamingDataset
 from streaming.integrations import _rng
-from streaming.integrations._cursor import CursorDataset, CursorLoader
+from streaming.integrations._cursor import CursorDataset, CursorLoader, build_dataset
 from streaming.integrations._metrics import StallMeter
 from streaming.loader import batch_length
+from streaming.world import World
 
 __all__ = ["StreamingCursor", "build_dataspec"]
 
@@ -50,7 +52,8 @@ def build_dataspec(
 ) -> DataSpec:
     """A Composer `DataSpec` streaming a `StreamingDataset`, resumable sample-exactly.
 
-    Rank and world size come from the launcher's environment (``composer -n N`` sets them).
+    Rank, world size and ranks per node are Composer's (``composer.utils.dist``: its process
+    group, else what its launcher, ``composer -n N``, set), passed to the dataset as ``world=``.
 
     Args:
         batch_size: Per-device batch size (also the dataset's, which orders by it).
@@ -81,7 +84,10 @@ def build_dataspec(
     """
     if persistent_workers and not num_workers:
         raise ValueError("`persistent_workers=True` needs `num_workers` > 0")
-    reader = dataset_class(batch_size=batch_size, **dataset_kwargs, **(reader_options or {}))
+    reader = build_dataset(
+        dataset_class, composer_world(),
+        batch_size=batch_size, **dataset_kwargs, **(reader_options or {}),
+    )  # fmt: skip
     dataset = CursorDataset(reader, transform)
     loader_kwargs: dict[str, Any] = {}
     if num_workers and prefetch_factor is not None:
@@ -103,6 +109,11 @@ def build_dataspec(
             else None
         ),
     )
+
+
+def composer_world() -> World:
+    """This rank's place in Composer's run (``composer.utils.dist``)."""
+    return World.of(dist.get_global_rank(), dist.get_world_size(), dist.get_local_world_size())
 
 
 def _token_counter(key: str) -> Callable[[Any], int]:
@@ -182,7 +193,7 @@ class StreamingCursor(Callback):
         if dataset is None:
             return
         _past_ended_epoch(dataset, state)
-        if not dataset.trainer_position_pending:
+        if not dataset.awaits_trainer_position:
             return
         if self._saved is not None:
             dataset.load_state_dict(self._saved)
@@ -195,10 +206,9 @@ def _past_ended_epoch(dataset: CursorDataset, state: State) -> None:
     """mosaicml-streaming saves the end of epoch ``e`` as ``(e, 0)``, which would replay epoch
     ``e``; Composer's restored timestamp (epoch ``e + 1``, nothing trained in it) says the epoch
     is over, so resume at the start of ``e + 1``."""
-    loaded = getattr(dataset, "loaded_state", None)
+    loaded = dataset.take_loaded_state()
     if not loaded:
         return
-    dataset.loaded_state = None
     timestamp = state.timestamp
     epoch, sample_in_epoch = loaded.get("epoch"), loaded.get("sample_in_epoch")
     if sample_in_epoch == 0 and epoch is not None and int(timestamp.epoch) == epoch + 1 and (

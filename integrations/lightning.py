@@ -12,10 +12,8 @@ hooks, which
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -23,10 +21,12 @@ from torch.utils.data import DataLoader
 
 from streaming.dataset import StreamingDataset
 from streaming.integrations import _rng
-from streaming.integrations._cursor import CursorDataset, CursorLoader
+from streaming.integrations._cursor import CursorDataset, CursorLoader, build_dataset
+from streaming.integrations._lightning_loops import is_last_batch, replays_ended_epoch
 from streaming.integrations._metrics import StallMeter
 from streaming.loader import batch_length
 from streaming.stream import Stream
+from streaming.world import World
 
 __all__ = ["StreamingCursor", "StreamingDataModule"]
 
@@ -55,18 +55,16 @@ class StreamingCursor(pl.Callback):
 
     def __init__(self, log_metrics: bool = True) -> None:
         self.dataset: CursorDataset | None = None
-        self.world_size = 1
         self.samples = 0  # this rank's samples trained since this epoch began (or resumed)
         self.meter = StallMeter() if log_metrics else None
         self._loaded: dict[str, Any] | None = None
         self._replays_ended_epoch = False
         self._rng: list[dict[str, Any]] | None = None  # loaded RNG states, restored at 1st step
 
-    def attach(self, dataset: CursorDataset, world_size: int) -> None:
-        """Track `dataset` (the training data of each of `world_size` ranks), applying a state
-        loaded before it existed."""
+    def attach(self, dataset: CursorDataset) -> None:
+        """Track `dataset` (this rank's training data, built with the trainer's world), applying
+        a state loaded before it existed."""
         self.dataset = dataset
-        self.world_size = world_size
         self._apply()
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -96,8 +94,7 @@ class StreamingCursor(pl.Callback):
         # At the epoch's last batch, the trainer is past the epoch, as Composer's count resets.
         # (Not in ``on_train_epoch_end``: Lightning also calls it when `max_steps` stops training
         # mid-epoch, and a run resumed from there finishes the epoch.)
-        epoch_loop = trainer.fit_loop.epoch_loop
-        if epoch_loop.batch_progress.is_last_batch or batch_idx + 1 >= trainer.num_training_batches:
+        if is_last_batch(trainer) or batch_idx + 1 >= trainer.num_training_batches:
             self.dataset.end_epoch()
             self.samples = 0
         if self.meter is not None:
@@ -110,14 +107,12 @@ class StreamingCursor(pl.Callback):
         rng = {"rng": _rng.capture_all_ranks()}  # every rank builds the checkpoint's state
         if self.dataset is None:
             return rng
-        num_samples = self.samples * self.world_size
-        replication = self.dataset.dataset.replication
-        return {"dataset": self.dataset.state_dict(num_samples // (replication or 1), False), **rng}
+        return {"dataset": self.dataset.trained_state(self.samples), **rng}
 
     def on_load_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        self._replays_ended_epoch = _replays_ended_epoch(trainer, checkpoint)
+        self._replays_ended_epoch = replays_ended_epoch(trainer, checkpoint)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._loaded = state_dict.get("dataset")
@@ -135,22 +130,6 @@ class StreamingCursor(pl.Callback):
             epoch_size = self.dataset.epoch_size
             state = {**state, "epoch": state["epoch"] - 1, "sample_in_epoch": epoch_size}
         self.dataset.load_state_dict(state)
-
-
-def _replays_ended_epoch(trainer: pl.Trainer, checkpoint: dict[str, Any]) -> bool:
-    """Whether Lightning, resuming from `checkpoint`, first re-enters the epoch it ended.
-
-    It does for a checkpoint saved in ``on_train_epoch_end`` when training is iteration-based
-    (``max_steps``): the fit loop restarts that epoch and trains whatever the train loader's first
-    iterator still yields (``FitLoop.restarting``, ``RestartStage.RESTARTED_ON_EPOCH_END``).
-    """
-    if trainer.max_steps == -1:
-        return False
-    try:
-        total = checkpoint["loops"]["fit_loop"]["epoch_progress"]["total"]
-    except KeyError:
-        return False
-    return total["ready"] == total["started"] == total["processed"] == total["completed"] + 1
 
 
 class _TrainLoader(CursorLoader):
@@ -264,17 +243,18 @@ class StreamingDataModule(pl.LightningDataModule):
         trainer = self.trainer
         if trainer is None:
             raise RuntimeError("StreamingDataModule.setup needs a Trainer: use trainer.fit(...)")
-        with _trainer_world(trainer):
-            if stage == "fit" and self.train_dataset is None:
-                ds = self.dataset_class(
-                    batch_size=self.batch_size, **self.dataset_kwargs, **self.reader_options
-                )
-                self.train_dataset = CursorDataset(ds, self.transform)
-            if stage in ("fit", "validate") and self.val_dataset is None and self._has_val:
-                self.val_dataset = CursorDataset(self._val_dataset(), self.transform)
+        world = trainer_world(trainer)
+        if stage == "fit" and self.train_dataset is None:
+            ds = build_dataset(
+                self.dataset_class, world,
+                batch_size=self.batch_size, **self.dataset_kwargs, **self.reader_options,
+            )  # fmt: skip
+            self.train_dataset = CursorDataset(ds, self.transform)
+        if stage in ("fit", "validate") and self.val_dataset is None and self._has_val:
+            self.val_dataset = CursorDataset(self._val_dataset(world), self.transform)
         if self.train_dataset is not None:
             self.cursor = _install(trainer, self.cursor)
-            self.cursor.attach(self.train_dataset, trainer.world_size)
+            self.cursor.attach(self.train_dataset)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Run `device_transform` (training) or `val_device_transform` on the device batch,
@@ -292,7 +272,7 @@ class StreamingDataModule(pl.LightningDataModule):
     def _has_val(self) -> bool:
         return self.val_split is not None or self.val_streams is not None
 
-    def _val_dataset(self) -> StreamingDataset:
+    def _val_dataset(self, world: World) -> StreamingDataset:
         kwargs = {k: v for k, v in self.dataset_kwargs.items() if k in _VAL_KEYS}
         if self.val_streams is not None:
             kwargs.pop("remote", None)
@@ -300,9 +280,10 @@ class StreamingDataModule(pl.LightningDataModule):
             kwargs["streams"] = self.val_streams
         else:
             kwargs["split"] = self.val_split
-        return self.dataset_class(
-            batch_size=self.val_batch_size, **kwargs, **self.val_reader_options
-        )
+        return build_dataset(
+            self.dataset_class, world,
+            batch_size=self.val_batch_size, **kwargs, **self.val_reader_options,
+        )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         """The training loader over this rank's part of the data."""
@@ -333,25 +314,12 @@ def _install(trainer: pl.Trainer, cursor: StreamingCursor) -> StreamingCursor:
     return cursor
 
 
-@contextmanager
-def _trainer_world(trainer: pl.Trainer) -> Iterator[None]:
-    """Present the trainer's rank and world to `StreamingDataset` while it is built.
-
-    The dataset reads them from an initialized process group, else from the launcher's
-    environment variables; the trainer knows them in every case (and its devices per node).
-    """
-    values = {
-        "RANK": str(trainer.global_rank),
-        "WORLD_SIZE": str(trainer.world_size),
-        "LOCAL_WORLD_SIZE": str(trainer.num_devices),
-    }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def trainer_world(trainer: pl.Trainer) -> World:
+    """This rank's place in the trainer's run: its global rank, world size and devices per node
+    (the trainer knows them with every strategy and launcher, ``ddp_spawn`` included)."""
+    if trainer.world_size != trainer.num_nodes * trainer.num_devices:
+        raise ValueError(
+            f"The trainer runs {trainer.world_size} processes on {trainer.num_nodes} node(s) of "
+            f"{trainer.num_devices} device(s): every node must run the same number of ranks"
+        )
+    return World.of(trainer.global_rank, trainer.world_size, trainer.num_devices)

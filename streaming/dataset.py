@@ -54,7 +54,13 @@ from streaming.ordering.batching import default_num_canonical_nodes, default_shu
 from streaming.ordering.mixing import EmptyStreamError, parse_epoch_size
 from streaming.ordering.partition import PARTITION_ALGOS
 from streaming.registry import construct_from_registry, streams_registry
-from streaming.state import EpochCursor, Progress, WorkerProgress, parse_state
+from streaming.state import (
+    EpochCursor,
+    Progress,
+    ResolvedSettings,
+    WorkerProgress,
+    parse_state,
+)
 from streaming.stream import Stream
 from streaming.worker_guard import guard_worker
 from streaming.world import World
@@ -112,6 +118,9 @@ class StreamingDataset(IterableDataset):
         stream_name: Name in `streams_registry` of the `Stream` class that the single stream
             (`remote`/`local`) is built with.
         stream_config: More keyword arguments for that class.
+        world: This rank's place in the run (`World.of(rank, num_ranks, ranks_per_node)`), as
+            the trainer knows it; None: detected from ``torch.distributed`` or the launcher's
+            ``RANK``/``WORLD_SIZE``/``LOCAL_WORLD_SIZE``. Not one of the peer's arguments.
     """
 
     def __init__(
@@ -142,7 +151,13 @@ class StreamingDataset(IterableDataset):
         replication: int | None = None,
         stream_name: str = "stream",
         stream_config: dict[str, Any] | None = None,
+        world: World | None = None,
     ) -> None:
+        if world is not None and not isinstance(world, World):
+            raise TypeError(
+                "`world` must be a streaming.world.World (e.g. World.of(rank, num_ranks, "
+                f"ranks_per_node)) or None, got {type(world).__name__}"
+            )
         if bool(streams) == (bool(remote) or bool(local)):
             raise ValueError("You must provide either `streams` or `remote`/`local`, but not both.")
         if sampling_method not in ("balanced", "fixed"):
@@ -208,7 +223,7 @@ class StreamingDataset(IterableDataset):
         self.initial_physical_nodes: int | None = None
         self.epoch_seed_change = shuffle and sampling_method == "balanced"
 
-        self._rank_world = World.detect()
+        self._rank_world = World.detect() if world is None else world.rank_world()
         self._parallel_rank_world = self._rank_world.replicate(replication)
 
         default = {
@@ -365,25 +380,79 @@ class StreamingDataset(IterableDataset):
 
     # ---- ordering -----------------------------------------------------------------------------
 
-    def _resolve(self, world: World, presumed_epoch: int) -> tuple[int, int]:
-        """The peer's ``_resume``: (epoch, sample_in_epoch) for `presumed_epoch`, adopting a
-        pending loaded state and defaulting ``num_canonical_nodes`` / ``shuffle_block_size``."""
+    def _resolve(self, presumed_epoch: int) -> tuple[int, int, ResolvedSettings]:
+        """The peer's ``_resume``, without side effects: (epoch, sample_in_epoch, settings) for
+        `presumed_epoch`, with a pending loaded state's values and the defaults applied."""
         state = self._cursor.pending(presumed_epoch)
+        num_canonical_nodes = self.num_canonical_nodes
+        shuffle_seed = self.shuffle_seed
+        initial_physical_nodes = self.initial_physical_nodes
         if state is not None:
             if state.num_canonical_nodes is not None:
-                self.num_canonical_nodes = state.num_canonical_nodes
+                num_canonical_nodes = state.num_canonical_nodes
             if state.shuffle_seed is not None:
-                self.shuffle_seed = state.shuffle_seed
-            self.initial_physical_nodes = state.initial_physical_nodes
-        if not self.num_canonical_nodes:
-            self.num_canonical_nodes = default_num_canonical_nodes(
-                self.shuffle_algo, world.num_nodes
-            )
-        if self.shuffle_block_size is None:  # sticky once set, as the peer's
-            self.shuffle_block_size = default_shuffle_block_size(self.num_canonical_nodes)
+                shuffle_seed = state.shuffle_seed
+            initial_physical_nodes = state.initial_physical_nodes
+        settings = self._with_defaults(num_canonical_nodes, shuffle_seed, initial_physical_nodes)
         if state is None:
-            return presumed_epoch, 0
-        return state.epoch, state.sample_in_epoch
+            return presumed_epoch, 0, settings
+        return state.epoch, state.sample_in_epoch, settings
+
+    def _with_defaults(
+        self,
+        num_canonical_nodes: int | None,
+        shuffle_seed: int,
+        initial_physical_nodes: int | None,
+    ) -> ResolvedSettings:
+        if not num_canonical_nodes:
+            num_canonical_nodes = default_num_canonical_nodes(
+                self.shuffle_algo, self._parallel_rank_world.num_nodes
+            )
+        shuffle_block_size = self.shuffle_block_size  # sticky once set, as the peer's
+        if shuffle_block_size is None:
+            shuffle_block_size = default_shuffle_block_size(num_canonical_nodes)
+        return ResolvedSettings(
+            num_canonical_nodes, shuffle_seed, shuffle_block_size, initial_physical_nodes
+        )
+
+    def _own_settings(self) -> ResolvedSettings:
+        """The settings adopted so far, with defaults for those not resolved yet."""
+        return self._with_defaults(
+            self.num_canonical_nodes, self.shuffle_seed, self.initial_physical_nodes
+        )
+
+    def _adopt(self, settings: ResolvedSettings) -> None:
+        """Play with `settings` from now on (when an iteration claims its epoch)."""
+        self.num_canonical_nodes = settings.num_canonical_nodes
+        self.shuffle_seed = settings.shuffle_seed
+        self.shuffle_block_size = settings.shuffle_block_size
+        self.initial_physical_nodes = settings.initial_physical_nodes
+
+    @property
+    def world(self) -> World:
+        """This rank's place in the run (given as ``world=`` or detected at construction)."""
+        return self._rank_world
+
+    @property
+    def current_epoch(self) -> int:
+        """The epoch being played or last played (-1 before the first one), or the epoch of a
+        loaded state the next iteration resumes. A query: changes nothing."""
+        return self._resolve(self._cursor.latest() - 1)[0]
+
+    def resolved_settings(self) -> ResolvedSettings:
+        """``num_canonical_nodes``, ``shuffle_seed``, ``shuffle_block_size`` and
+        ``initial_physical_nodes`` as the current (or next) epoch plays them: a loaded state's
+        values and the defaults applied. A query: changes nothing (iterating adopts them)."""
+        return self._resolve(self._cursor.latest() - 1)[2]
+
+    def samples_in_epoch(self, per_rank_samples: int) -> int:
+        """The state's ``sample_in_epoch`` after each rank trained `per_rank_samples` samples of
+        the epoch: ``per_rank_samples * ranks // replication`` (the unique samples trained)."""
+        if isinstance(per_rank_samples, bool) or per_rank_samples < 0:
+            raise ValueError(
+                f"samples_in_epoch: per_rank_samples must be a count >= 0, got {per_rank_samples!r}"
+            )
+        return int(per_rank_samples) * self._rank_world.num_ranks // (self.replication or 1)
 
     def _settings(self) -> OrderingSettings:
         if self.batch_size is None:
@@ -395,6 +464,7 @@ class StreamingDataset(IterableDataset):
                 stacklevel=3,
             )
             self.batch_size = 1
+        own = self._own_settings()
         return OrderingSettings.from_weights(
             [
                 tuple(
@@ -408,20 +478,20 @@ class StreamingDataset(IterableDataset):
             ],
             self._weights,
             batch_size=self.batch_size,
-            num_canonical_nodes=self.num_canonical_nodes,
+            num_canonical_nodes=own.num_canonical_nodes,
             partition_algo=self.partition_algo,
             shuffle=self.shuffle,
             shuffle_algo=self.shuffle_algo,
-            shuffle_seed=self.shuffle_seed,
-            shuffle_block_size=self.shuffle_block_size,
+            shuffle_seed=own.shuffle_seed,
+            shuffle_block_size=own.shuffle_block_size,
             sampling_method=self.sampling_method,
             sampling_granularity=self.sampling_granularity,
-            initial_physical_nodes=self.initial_physical_nodes,
+            initial_physical_nodes=own.initial_physical_nodes,
         )
 
     def epoch_sample_ids(self, epoch: int, sample_in_epoch: int = 0) -> np.ndarray:
-        """The sample IDs this rank/worker yields in `epoch` from `sample_in_epoch` on
-        (``num_canonical_nodes`` must be resolved: iterate or call ``state_dict`` first)."""
+        """The sample IDs this rank/worker yields in `epoch` from `sample_in_epoch` on, with the
+        settings adopted so far (the defaults for those no iteration resolved yet)."""
         world = self._rank_world.detect_workers()
         parallel = world.replicate(self.replication)
         work = generate_work(
@@ -455,7 +525,8 @@ class StreamingDataset(IterableDataset):
         and the sample IDs it still has to yield."""
         world = self._rank_world.detect_workers()
         pending = self._cursor.pending(presumed)
-        epoch, sample_in_epoch = self._resolve(world.replicate(self.replication), presumed)
+        epoch, sample_in_epoch, settings = self._resolve(presumed)
+        self._adopt(settings)
         self._cursor.advance(world.worker_of_rank, epoch)
         ids = self.epoch_sample_ids(epoch, sample_in_epoch)
         worker = (world.worker_of_rank, world.workers_per_rank) if in_worker else None
@@ -591,15 +662,16 @@ class StreamingDataset(IterableDataset):
         worker: WorkerProgress | None = None
         if num_samples is None and progress is not None:
             epoch, sample_in_epoch = progress.epoch, progress.sample_in_epoch
+            settings = self._own_settings()  # adopted by the iteration
             if progress.worker is not None:
                 worker = WorkerProgress(*progress.worker, progress.yielded)
             elif progress.yielded >= progress.total:
                 sample_in_epoch = max(sample_in_epoch, self.epoch_size)
             else:
-                sample_in_epoch += progress.yielded * world.num_ranks
+                sample_in_epoch += self.samples_in_epoch(progress.yielded)
         else:
-            epoch, offset = self._resolve(
-                world, self._cursor.latest() - int(num_samples is not None)
+            epoch, offset, settings = self._resolve(
+                self._cursor.latest() - int(num_samples is not None)
             )
             if num_samples is None:
                 sample_in_epoch = offset
@@ -610,11 +682,11 @@ class StreamingDataset(IterableDataset):
         state: dict[str, Any] = {
             "epoch": epoch,
             "sample_in_epoch": sample_in_epoch,
-            "num_canonical_nodes": self.num_canonical_nodes,
-            "shuffle_seed": self.shuffle_seed,
+            "num_canonical_nodes": settings.num_canonical_nodes,
+            "shuffle_seed": settings.shuffle_seed,
             "initial_physical_nodes": world.num_nodes
-            if self.initial_physical_nodes is None
-            else self.initial_physical_nodes,
+            if settings.initial_physical_nodes is None
+            else settings.initial_physical_nodes,
         }
         if worker is not None:
             state["worker"] = worker.as_dict()

@@ -52,10 +52,7 @@ class StreamingDataLoader(DataLoader):
         dataset = self.dataset
         if not isinstance(dataset, StreamingDataset):
             return None
-        num_samples = self.num_samples_yielded * dataset._rank_world.num_ranks
-        if dataset.replication is not None:
-            num_samples //= dataset.replication
-        return dataset.state_dict(num_samples, False)
+        return dataset.state_dict(dataset.samples_in_epoch(self.num_samples_yielded), False)
 
     def load_state_dict(self, obj: dict[str, Any]) -> None:
         """Resume the dataset from `obj` at the next ``__iter__`` (persistent workers too)."""

@@ -14,7 +14,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EpochCursor", "Progress", "ResumeState", "WorkerProgress", "parse_state"]
+__all__ = [
+    "EpochCursor",
+    "Progress",
+    "ResolvedSettings",
+    "ResumeState",
+    "WorkerProgress",
+    "parse_state",
+]
 
 STATE_KEYS = (
     "epoch",
@@ -50,6 +57,27 @@ class ResumeState:
     shuffle_seed: int | None = None
     initial_physical_nodes: int | None = None
     worker: WorkerProgress | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    """The ordering settings an epoch plays with once defaults and a loaded state are applied
+    (`StreamingDataset.resolved_settings`): ``num_canonical_nodes`` and
+    ``shuffle_block_size`` are never None; ``initial_physical_nodes`` is None until a loaded
+    state sets it (the state then saves the current node count)."""
+
+    num_canonical_nodes: int
+    shuffle_seed: int
+    shuffle_block_size: int
+    initial_physical_nodes: int | None = None
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {
+            "num_canonical_nodes": self.num_canonical_nodes,
+            "shuffle_seed": self.shuffle_seed,
+            "shuffle_block_size": self.shuffle_block_size,
+            "initial_physical_nodes": self.initial_physical_nodes,
+        }
 
 
 @dataclass

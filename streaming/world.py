@@ -8,6 +8,10 @@ ranks are taken to share one node (what ``ddp_spawn`` and ``mp.spawn`` start). D
 workers come from ``torch.utils.data.get_worker_info()``. Nothing is initialised: unlike the
 peer, no process group is created (the peer's ``init_process_group`` allocates on GPU 0 from
 every rank, issue #716).
+
+A trainer that knows its ranks passes them instead: ``StreamingDataset(..., world=World.of(rank,
+num_ranks, ranks_per_node))`` (the Lightning and Composer adapters do), and nothing is read from
+the environment.
 """
 
 from __future__ import annotations
@@ -43,6 +47,34 @@ class World:
     ranks_per_node: int
     workers_per_rank: int
     worker: int
+
+    @classmethod
+    def of(cls, rank: int, num_ranks: int, ranks_per_node: int | None = None) -> World:
+        """The world of rank `rank` of `num_ranks` ranks, `ranks_per_node` per node (default: all
+        on one node), as a trainer knows it (outside any DataLoader worker).
+
+        Raises:
+            ValueError: The numbers do not describe a run (named in the message).
+        """
+        if ranks_per_node is None:
+            ranks_per_node = num_ranks
+        for name, value in (
+            ("rank", rank), ("num_ranks", num_ranks), ("ranks_per_node", ranks_per_node)
+        ):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"World.of: `{name}` must be an integer, got {value!r}")
+        if num_ranks < 1 or ranks_per_node < 1 or num_ranks % ranks_per_node:
+            raise ValueError(
+                f"World.of: num_ranks={num_ranks} must be a positive multiple of "
+                f"ranks_per_node={ranks_per_node}: every node must run the same number of ranks"
+            )
+        if not 0 <= rank < num_ranks:
+            raise ValueError(f"World.of: rank={rank} is outside num_ranks={num_ranks}")
+        return cls(num_ranks // ranks_per_node, ranks_per_node, 1, rank)
+
+    def rank_world(self) -> World:
+        """This world without DataLoader workers: the rank's own (one worker, the rank's index)."""
+        return World(self.num_nodes, self.ranks_per_node, 1, self.rank)
 
     @classmethod
     def detect(cls) -> World:
