@@ -45,7 +45,7 @@ def same_bits(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     """Equal names, and each tensor equal to the bit (NaN included)."""
     return a.keys() == b.keys() and all(
         a[k].dtype == b[k].dtype and a[k].shape == b[k].shape
-        and a[k].contiguous().view(torch.uint8).equal(b[k].contiguous().view(torch.uint8))
+        and a[k].reshape(-1).view(torch.uint8).equal(b[k].reshape(-1).view(torch.uint8))
         for k in a
     )  # fmt: skip
 

@@ -1,5 +1,6 @@
 """Every recipe, end to end on its tiny data, on both trainers, resumed from its own checkpoint:
-the resumed runs train exactly the samples of an uninterrupted run, in the same steps."""
+the resumed runs train exactly the samples of an uninterrupted run, in the same steps, with the
+same loss at every step and the same final weights, to the bit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from streaming.integrations.recipes import run_recipe
 from streaming.integrations.recipes.data import plan_data
 from streaming.integrations.recipes.report import RunSummary
 from tests.recipes._support import RECIPES, tiny_recipe
+from tests.recipes.test_exact_resume import exact_extra, final_weights, same_bits, step_losses
 
 
 def train(recipe: str, kind: str, data: Path, *extra: str) -> RunSummary:
@@ -31,34 +33,47 @@ def check_finished(summary: RunSummary, steps: int, steps_run: int) -> None:
 def test_recipe_trains_and_resumes_on_both_trainers(
     recipe: str, tiny_data: Path, tmp_path: Path
 ) -> None:
-    full = train(recipe, "lightning", tiny_data, f"save_folder={tmp_path / 'full'}")
+    logs = {name: exact_extra(tmp_path / f"{name}-logs") for name in ("full", "lightning")}
+    full = train(recipe, "lightning", tiny_data, f"save_folder={tmp_path / 'full'}", *logs["full"])
     check_finished(full, 4, 4)
     assert full.sample_ids is not None and len(full.sample_ids) == 4
     assert full.checkpoint and Path(full.checkpoint).parent == tmp_path / "full"
 
     # Lightning: stop after 2 steps, resume from the checkpoint it saved (load_path).
     folder = tmp_path / "lightning"
-    first = train(recipe, "lightning", tiny_data, "max_duration=2ba", f"save_folder={folder}")
+    first = train(recipe, "lightning", tiny_data, "max_duration=2ba", f"save_folder={folder}",
+                  *logs["lightning"])  # fmt: skip
     check_finished(first, 2, 2)
     assert first.checkpoint and re.fullmatch(r"ep\d+-ba2\.ckpt", Path(first.checkpoint).name)
     second = train(
         recipe, "lightning", tiny_data, f"save_folder={folder}", f"load_path={first.checkpoint}",
-        "autoresume=false",
+        "autoresume=false", *logs["lightning"],
     )  # fmt: skip
     check_finished(second, 4, 2)
     assert second.resumed_from == first.checkpoint
     assert (first.sample_ids or []) + (second.sample_ids or []) == full.sample_ids
+    assert step_losses(tmp_path / "lightning-logs") == step_losses(tmp_path / "full-logs")
+    assert same_bits(final_weights(second.checkpoint or ""), final_weights(full.checkpoint or ""))
 
     # Composer: the same, resuming by autoresume from the latest checkpoint in save_folder.
+    # (and an uninterrupted Composer run, for its losses and weights)
+    logs = {name: exact_extra(tmp_path / f"{name}-logs") for name in ("cfull", "composer")}
+    cfull = train(
+        recipe, "composer", tiny_data, f"save_folder={tmp_path / 'cfull'}", *logs["cfull"]
+    )  # fmt: skip
+    assert cfull.sample_ids == full.sample_ids
     folder = tmp_path / "composer"
-    first = train(recipe, "composer", tiny_data, "max_duration=2ba", f"save_folder={folder}")
+    first = train(recipe, "composer", tiny_data, "max_duration=2ba", f"save_folder={folder}",
+                  *logs["composer"])  # fmt: skip
     check_finished(first, 2, 2)
     assert first.checkpoint and Path(first.checkpoint).parent == folder
     assert re.fullmatch(r"ep\d+-ba2-rank0\.pt", Path(first.checkpoint).name)
-    second = train(recipe, "composer", tiny_data, f"save_folder={folder}")
+    second = train(recipe, "composer", tiny_data, f"save_folder={folder}", *logs["composer"])
     check_finished(second, 4, 2)
     assert second.resumed_from == str(folder / "latest-rank0.pt")
     assert (first.sample_ids or []) + (second.sample_ids or []) == full.sample_ids
+    assert step_losses(tmp_path / "composer-logs") == step_losses(tmp_path / "cfull-logs")
+    assert same_bits(final_weights(second.checkpoint or ""), final_weights(cfull.checkpoint or ""))
 
 
 @pytest.mark.slow
