@@ -16,6 +16,7 @@ the environment.
 
 from __future__ import annotations
 
+import operator
 import os
 from dataclasses import dataclass
 
@@ -58,11 +59,17 @@ class World:
         """
         if ranks_per_node is None:
             ranks_per_node = num_ranks
+        values = []
         for name, value in (
             ("rank", rank), ("num_ranks", num_ranks), ("ranks_per_node", ranks_per_node)
         ):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"World.of: `{name}` must be an integer, got {value!r}")
+            try:
+                if isinstance(value, bool):
+                    raise TypeError
+                values.append(operator.index(value))
+            except TypeError:
+                raise ValueError(f"World.of: `{name}` must be an integer, got {value!r}") from None
+        rank, num_ranks, ranks_per_node = values
         if num_ranks < 1 or ranks_per_node < 1 or num_ranks % ranks_per_node:
             raise ValueError(
                 f"World.of: num_ranks={num_ranks} must be a positive multiple of "
