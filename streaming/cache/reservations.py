@@ -28,8 +28,17 @@ __all__ = ["reserve", "release", "in_flight"]
 _FOLDER = "reserved"
 
 
+_folders: dict[tuple[str, str, str], str] = {}
+
+
 def _folder(dirname: str) -> str:
-    return make_private_dirs(meta_dir(dirname), _FOLDER)
+    """The reservations folder of `dirname`, created 0700 and checked once per process while
+    it exists (as `streaming.cache.locks.lock_dir`)."""
+    key = (dirname, os.environ.get("XDG_CACHE_HOME", ""), os.path.expanduser("~"))
+    found = _folders.get(key)
+    if found is None or not os.path.isdir(found):
+        found = _folders[key] = make_private_dirs(meta_dir(dirname), _FOLDER)
+    return found
 
 
 def reserve(dirname: str, name: str, nbytes: int) -> str:
@@ -51,7 +60,7 @@ def in_flight(dirname: str, orphaned: Callable[[str], None] | None = None) -> di
     """The live reservations of `dirname`: shard file name -> bytes reserved. Each reservation
     whose owner died is removed, after a call ``orphaned(name)`` (while the fetch lock is
     held, so no one fetches that shard meanwhile)."""
-    folder = os.path.join(meta_dir(dirname), _FOLDER)
+    folder = _folder(dirname)
     try:
         entries = os.listdir(folder)
     except FileNotFoundError:
