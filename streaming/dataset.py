@@ -26,6 +26,12 @@ What differs from the peer, on purpose:
   so, in each worker): the state after what this process's iteration yielded, per worker
   inside a worker. A dataset built without ``batch_size`` iterates with batches of 1 (a plain
   ``DataLoader``'s default) and warns, where the peer raises.
+* ``state_dict`` only reads: the peer's assigns ``num_canonical_nodes``, ``shuffle_seed`` and
+  ``shuffle_block_size`` when called; here an iteration adopts them when it claims its epoch,
+  and ``current_epoch`` / ``resolved_settings()`` say what they are without changing anything.
+* A trainer passes its ranks as ``world=`` (`streaming.world.World.of`) instead of through
+  ``os.environ``; ``samples_in_epoch(per_rank_samples)`` is the one conversion of a per-rank
+  count into the state's ``sample_in_epoch``.
 """
 
 from __future__ import annotations
