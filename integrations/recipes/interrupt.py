@@ -3,8 +3,9 @@
 `Interrupt` catches SIGINT and SIGTERM while a recipe trains. The first one only sets
 `requested`; each runner's callback checks it after every step (all processes agree: the step
 at which any of them was interrupted), saves a checkpoint at that step and stops the trainer.
-``streaming train`` then prints the command that resumes and exits 130. A second signal stops
-at once, without a checkpoint (the default behaviour of that signal).
+``streaming train`` then prints the command that resumes and exits 130. A second SIGINT (Ctrl-C
+pressed twice) stops at once, without a checkpoint; SIGTERM never does (a launcher that stops
+its workers, such as Composer's, sends it after the user's Ctrl-C, and waits before SIGKILL).
 """
 
 from __future__ import annotations
@@ -55,11 +56,9 @@ class Interrupt:
         if self.requested is None:
             self.requested = signal.Signals(signum).name
             return
-        # A second signal: stop now, as without us.
-        self.restore()
-        if signum == signal.SIGINT:
+        if signum == signal.SIGINT:  # Ctrl-C again: stop now, as without us
+            self.restore()
             raise KeyboardInterrupt
-        signal.raise_signal(signum)
 
     def __enter__(self) -> Interrupt:
         self.install()

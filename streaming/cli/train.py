@@ -122,14 +122,20 @@ def _where(e: Exception, args: argparse.Namespace) -> str:
     return f"{args.recipe}: {message}"
 
 
-def resume_command(args: argparse.Namespace, checkpoint: str | None, autoresume: bool) -> str:
+def resume_command(
+    args: argparse.Namespace, checkpoint: str | None, autoresume: bool, launcher: int = 0
+) -> str:
     """The ``streaming train`` command that resumes this run from `checkpoint`: the same one
-    when the recipe autoresumes, else the same with ``load_path=<checkpoint>``."""
+    when the recipe autoresumes, else the same with ``load_path=<checkpoint>``; through
+    Composer's launcher (``composer -n N -m streaming.cli.main train ...``) when `launcher` is
+    its process count."""
     overrides = list(args.overrides)
     if checkpoint and not autoresume:
         overrides = [o for o in overrides if not o.startswith("load_path=")]
         overrides.append(f"load_path={checkpoint}")
     words = ["streaming", "train", args.recipe, *overrides]
+    if launcher:
+        words[:1] = ["composer", "-n", str(launcher), "-m", "streaming.cli.main"]
     for fragment in args.include:
         words += ["--include", fragment]
     if args.record_ids is not None:
@@ -142,5 +148,7 @@ def _interrupted(summary: Any, cfg: Any, args: argparse.Namespace) -> str:
     if not summary.checkpoint:
         return f"{head}; no checkpoint saved (the recipe sets no save_folder)"
     how = "run the same command to resume" if cfg.autoresume else "resume with"
-    command = resume_command(args, summary.checkpoint, cfg.autoresume)
+    devices = cfg.trainer.devices
+    launcher = devices if cfg.trainer.kind == "composer" and devices > 1 else 0
+    command = resume_command(args, summary.checkpoint, cfg.autoresume, launcher)
     return f"{head}; checkpoint saved to {summary.checkpoint}; {how}: {command}"

@@ -106,3 +106,7 @@ def test_the_resume_command_is_the_same_or_names_the_checkpoint() -> None:
     assert resume_command(args, "ck/ep0-ba6.ckpt", autoresume=False) == (
         f"streaming train recipes/cifar10.yaml max_duration=2ep load_path=ck/ep0-ba6.ckpt {tail}"
     )
+    assert resume_command(args, "ck/ep0-ba6-rank0.pt", autoresume=True, launcher=8) == (
+        "composer -n 8 -m streaming.cli.main train recipes/cifar10.yaml max_duration=2ep "
+        f"load_path=old.ckpt {tail}"
+    )
