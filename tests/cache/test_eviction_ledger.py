@@ -217,3 +217,45 @@ def test_the_ledger_matches_the_disk_after_random_fetches_and_evictions_by_3_pro
     assert Ledger(str(local)).files() == on_disk
     ds = StreamingDataset(remote=url(remote), local=str(local), batch_size=1, cache_limit=limit)
     assert ds._cache.usage() == ds._cache.usage_on_disk() == sum(on_disk.values()) <= limit
+
+
+def test_a_use_by_another_process_counts_in_the_lru_order(remote: Path, tmp_path: Path) -> None:
+    names = _names(remote)
+    size = max(os.path.getsize(remote / n) for n in names)
+    local = tmp_path / "c"
+    limit = 4 * size + os.path.getsize(remote / "index.json")
+    ds = StreamingDataset(remote=url(remote), local=str(local), batch_size=1, cache_limit=limit)
+    for shard in range(4):
+        assert ds[50 * shard]["id"] == 50 * shard  # shards 0 to 3 cached, 0 the coldest
+    other = start(
+        f"""
+        ds = StreamingDataset(remote={url(remote)!r}, local={str(local)!r}, batch_size=1)
+        ds._cache.acquire(0)  # found cached: a use, buffered
+        ds._cache.release_all()  # writes the buffered uses
+        print("used", flush=True)
+        """
+    )
+    assert finish(other).strip() == "used"
+    assert ds[200]["id"] == 200  # no room for shard 4: the coldest idle shard goes
+    assert sorted(n for n in os.listdir(local) if n.endswith(".mds")) == [
+        names[0], *names[2:5]
+    ]  # 1, not 0: the other process used 0 after 1 was fetched
+
+
+def test_compaction_keeps_usage_and_lru_order(tmp_path: Path) -> None:
+    dirname = str(tmp_path / "data")
+    ledger, reader = Ledger(dirname), Ledger(dirname)  # a writer's and another process's view
+    ledger.add({f"s{i}": 10 + i for i in range(5)})
+    for round_ in range(298):  # the last uses: s3, s4, s0, s1, s2
+        ledger.use([(f"s{round_ % 5}", round_), ("gone", round_)])
+    ledger.remove(["s2"])
+    reader.refresh()
+    assert not ledger.maybe_compact()  # 602 lines: under 4 per live file + 1024
+    ledger.refresh()
+    assert ledger.maybe_compact(slack=0)
+    with open(ledger.path, encoding="utf-8") as f:
+        assert f.read() == "+ 13 s3\n+ 14 s4\n+ 10 s0\n+ 11 s1\n"  # least recently used first
+    ledger.use([("s3", 999)])
+    reader.refresh()  # replays the compacted log from its start
+    assert [name for name, _ in reader.coldest()] == ["s4", "s0", "s1", "s3"]
+    assert reader.usage() == ledger.usage() == 48
