@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from composer import Callback, Evaluator, State, Trainer
+from composer.core import Event
 from composer.loggers import Logger
 from composer.models import ComposerModel
 from composer.utils import dist
@@ -63,7 +64,8 @@ class ComposerTask(ComposerModel):
         return {} if is_train else {"loss": self.eval_loss}
 
     def update_metric(self, batch: Any, outputs: Any, metric: Metric) -> None:
-        metric.update(self.task.loss(outputs, batch).detach())
+        # Weighted by the batch's samples: the mean over samples, as Lightning's eval/loss.
+        metric.update(self.task.loss(outputs, batch).detach(), weight=batch_length(batch))
 
 
 class _ProgressCallback(Callback):
@@ -102,6 +104,8 @@ class _ProgressCallback(Callback):
         if stop:
             self.interrupt.stopping = True
             self.progress.interrupted = self.interrupt.requested or "SIGINT"
+            for evaluator in state.evaluators:  # Composer evaluates at the end: exit without it
+                evaluator.eval_interval = _never
             state.stop_training()
 
     def eval_end(self, state: State, logger: Logger) -> None:
@@ -114,6 +118,10 @@ class _ProgressCallback(Callback):
 
     def fit_end(self, state: State, logger: Logger) -> None:
         self.progress.end()
+
+
+def _never(state: State, event: Event) -> bool:
+    return False
 
 
 def _dataspec(loader: LoaderPlan) -> Any:

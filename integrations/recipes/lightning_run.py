@@ -164,6 +164,7 @@ class _ProgressCallback(pl.Callback):
             self.interrupt.stopping = True
             self.progress.interrupted = self.interrupt.requested or "SIGINT"
             trainer.should_stop = True
+            trainer.limit_val_batches = 0  # Lightning validates on a stop: exit without it
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:

@@ -22,27 +22,31 @@ CHECKPOINTS = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["lightning", "composer"])
-def test_eval_metrics_are_logged_and_shown(kind: str, tiny_data: Path, tmp_path: Path) -> None:
-    logs, folder = tmp_path / "logs", tmp_path / "ckpt"
-    extra = [
-        "max_duration=4ba", "eval_interval=2ba", "trainer.log_every=1", "save_interval=1ba",
-        f"save_folder={folder}", "save_num_checkpoints_to_keep=2", f"loggers.csv.log_dir={logs}",
-    ]  # fmt: skip
-    summary = run_recipe(tiny_recipe("cifar10", kind, tiny_data, extra), verbose=False)
-    assert list(summary.eval_metrics) == ["eval/loss"] and summary.eval_step == 4
-    loss = summary.eval_metrics["eval/loss"]
-    assert f"last eval    loss {loss:.4f} (after step 4)" in summary.format().splitlines()
+def test_eval_metrics_are_logged_and_shown(tiny_data: Path, tmp_path: Path) -> None:
+    """The same rows on both trainers, and the same evaluation loss (a mean over samples)."""
+    losses = {}
+    for kind in ("lightning", "composer"):
+        logs, folder = tmp_path / kind / "logs", tmp_path / kind / "ckpt"
+        extra = [
+            "max_duration=4ba", "eval_interval=2ba", "trainer.log_every=1", "save_interval=1ba",
+            f"save_folder={folder}", "save_num_checkpoints_to_keep=2",
+            f"loggers.csv.log_dir={logs}",
+        ]  # fmt: skip
+        summary = run_recipe(tiny_recipe("cifar10", kind, tiny_data, extra), verbose=False)
+        assert list(summary.eval_metrics) == ["eval/loss"] and summary.eval_step == 4
+        loss = losses[kind] = summary.eval_metrics["eval/loss"]
+        assert f"last eval    loss {loss:.4f} (after step 4)" in summary.format().splitlines()
 
-    with open(logs / "metrics.csv", newline="") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == ["step", "metric", "value"]
-    assert [(r[0], r[1]) for r in rows[1:]] == [
-        ("1", "train/loss"), ("2", "train/loss"), ("2", "eval/loss"), ("3", "train/loss"),
-        ("4", "train/loss"), ("4", "eval/loss"),
-    ]  # fmt: skip
-    assert float(rows[-1][2]) == loss and float(rows[-2][2]) == summary.last_loss
-    assert set(os.listdir(folder)) == CHECKPOINTS[kind]
+        with open(logs / "metrics.csv", newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == ["step", "metric", "value"]
+        assert [(r[0], r[1]) for r in rows[1:]] == [
+            ("1", "train/loss"), ("2", "train/loss"), ("2", "eval/loss"), ("3", "train/loss"),
+            ("4", "train/loss"), ("4", "eval/loss"),
+        ]  # fmt: skip
+        assert float(rows[-1][2]) == loss and float(rows[-2][2]) == summary.last_loss
+        assert set(os.listdir(folder)) == CHECKPOINTS[kind]
+    assert f"{losses['lightning']:.4f}" == f"{losses['composer']:.4f}"
 
 
 def test_tensorboard_is_written_when_installed(tmp_path: Path) -> None:
