@@ -228,6 +228,7 @@ def case_eviction(args: argparse.Namespace) -> dict[str, Any]:
     from streaming.cache.node_cache import NodeCache
 
     rows = []
+    saved_root = os.environ.get("XDG_CACHE_HOME")
     for cached in args.sizes:
         workdir = tempfile.mkdtemp(prefix=f"evict-{cached}-", dir=args.scratch)
         try:
@@ -268,6 +269,10 @@ def case_eviction(args: argparse.Namespace) -> dict[str, Any]:
                 )
             rows.append(row)
         finally:
+            if saved_root is None:
+                os.environ.pop("XDG_CACHE_HOME", None)
+            else:
+                os.environ["XDG_CACHE_HOME"] = saved_root
             shutil.rmtree(workdir, ignore_errors=True)
     low, high = rows[0], rows[-1]
     ratio = high["after"]["make_room_s_median"] / low["after"]["make_room_s_median"]
