@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from torch.utils.data import DataLoader
 
-from streaming import MDSWriter, StreamingDataset
+from streaming import MDSWriter
 from streaming.worker_guard import parent_of_this_process
 from tests.datasets import _raw
 from tests.datasets._support import run
@@ -43,6 +42,26 @@ batches = iter(loader)
 next(batches)
 print("ready", flush=True)
 time.sleep(600)
+"""
+
+#: Takes the first batch in a thread that then ends, and the rest in the main thread.
+THREAD_SCRIPT = """
+import sys, threading, time
+from torch.utils.data import DataLoader
+from streaming import StreamingDataset
+loader = DataLoader(StreamingDataset(local=sys.argv[1], batch_size=16), batch_size=16,
+                    num_workers=2)
+started = []
+def first_batch():
+    batches = iter(loader)
+    started.append((batches, next(batches)))
+thread = threading.Thread(target=first_batch)
+thread.start()
+thread.join()
+batches, first = started[0]
+time.sleep(1.0)
+ids = [int(i) for i in first["id"]] + [int(i) for b in batches for i in b["id"]]
+print(*sorted(ids))
 """
 
 
@@ -153,24 +172,14 @@ def test_a_forked_worker_knows_its_parent_and_the_forking_thread() -> None:
 
 def test_workers_started_by_a_thread_that_ends_keep_working(big_samples: str) -> None:
     """A DataLoader iterated first in a thread that then ends: its workers live on (a
-    parent-death signal tied to that thread would kill them) and the epoch completes."""
-    loader = DataLoader(  # `timeout`: a killed worker is an error, not a hang
-        StreamingDataset(local=big_samples, batch_size=16), batch_size=16, num_workers=2,
-        timeout=30,
+    parent-death signal tied to that thread would kill them, and the loader would hang or fail)
+    and the epoch completes."""
+    proc = subprocess.run(
+        [sys.executable, "-c", THREAD_SCRIPT, big_samples], cwd=REPO,
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    started: list = []
-
-    def first_batch() -> None:
-        batches = iter(loader)
-        started.append((batches, next(batches)))
-
-    thread = threading.Thread(target=first_batch)
-    thread.start()
-    thread.join()
-    batches, first = started[0]
-    time.sleep(1.0)  # a signal tied to the ended thread would have killed the workers by now
-    rest = [int(i) for batch in batches for i in batch["id"]]
-    assert sorted([int(i) for i in first["id"]] + rest) == list(range(96))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == [str(i) for i in range(96)]
 
 
 @pytest.fixture(scope="module")
