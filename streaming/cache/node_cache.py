@@ -250,9 +250,11 @@ class NodeCache:
                     release(reservation)
 
     def _hit(self, shard_id: int) -> None:
-        """The shard was found cached: mark it used (mtime, ledger) and count the hit."""
+        """The shard was found cached: mark it used (mtime; under a limit, the ledger too) and
+        count the hit."""
         self._touch(self.shards[shard_id])
-        self._accounting().note_use(shard_id)
+        if self.cache_limit:  # only eviction reads uses (and the readers' list stays lazy)
+            self._accounting().note_use(shard_id)
         self._count(hits=1)
 
     def _fetch(self, shard_id: int) -> None:

@@ -229,7 +229,9 @@ def test_a_use_by_another_process_counts_in_the_lru_order(remote: Path, tmp_path
         assert ds[50 * shard]["id"] == 50 * shard  # shards 0 to 3 cached, 0 the coldest
     other = start(
         f"""
-        ds = StreamingDataset(remote={url(remote)!r}, local={str(local)!r}, batch_size=1)
+        ds = StreamingDataset(
+            remote={url(remote)!r}, local={str(local)!r}, batch_size=1, cache_limit={limit}
+        )
         ds._cache.acquire(0)  # found cached: a use, buffered
         ds._cache.release_all()  # writes the buffered uses
         print("used", flush=True)
@@ -259,3 +261,32 @@ def test_compaction_keeps_usage_and_lru_order(tmp_path: Path) -> None:
     reader.refresh()  # replays the compacted log from its start
     assert [name for name, _ in reader.coldest()] == ["s4", "s0", "s1", "s3"]
     assert reader.usage() == ledger.usage() == 48
+
+
+def test_a_cached_shard_missing_from_the_ledger_is_adopted_on_its_next_use(
+    remote: Path, tmp_path: Path
+) -> None:
+    names = _names(remote)
+    local = tmp_path / "c"
+    warm = StreamingDataset(remote=url(remote), local=str(local), batch_size=1)
+    assert len(list(warm)) == 300
+    for shard in (3, 4, 5):
+        warm._cache.evict(shard)  # shards 0 to 2 stay cached
+    ledger = Ledger(str(local))
+    with open(ledger.path, encoding="utf-8") as f:
+        lines = f.readlines()
+    with open(ledger.path, "w", encoding="utf-8") as f:  # its record was lost (a crash)
+        f.writelines(line for line in lines if names[2] not in line)
+    assert names[2] not in ledger.files() and (local / names[2]).exists()
+    size = max(os.path.getsize(remote / n) for n in names)
+    limit = 4 * size + os.path.getsize(remote / "index.json")
+    ds = StreamingDataset(
+        remote=url(remote), local=str(local), batch_size=1, cache_limit=limit, predownload=1
+    )
+    ids = []
+    for sample in ds:
+        ids.append(sample["id"])
+        assert sum(_disk(local).values()) <= limit
+    assert ids == list(range(300))
+    assert ledger.files() == _disk(local)  # shard 2 was counted, then evicted like the others
+    assert sum(_disk(local).values()) <= limit
