@@ -20,6 +20,8 @@ from streaming.integrations.demo import (
     DigitsCNN,
     StepLog,
     kill_self_after,
+    log_name,
+    set_up,
     to_tensors,
 )  # fmt: skip
 
@@ -33,12 +35,12 @@ class Classifier(ComposerModel):
         self.steps = StepLog(log)
 
     def forward(self, batch: dict[str, Any]) -> torch.Tensor:
-        if self.training:
-            self.steps.write(batch["index"])
         return self.cnn(batch["image"])
 
     def loss(self, outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
-        return nn.functional.cross_entropy(outputs, batch["label"])
+        loss = nn.functional.cross_entropy(outputs, batch["label"])
+        self.steps.write(batch["index"], loss)
+        return loss
 
 
 class _KillAfter(Callback):
@@ -65,28 +67,34 @@ def _load_checkpoint(path: str) -> dict[str, Any]:
         return torch.load(path, weights_only=True)
 
 
-def train(data: str, work: Path, crash_at: int | None) -> tuple[str, dict, nn.Module]:
-    """Train, killed after step `crash_at`, or resumed from the last checkpoint if None:
-    (checkpoint name, its dataset state, the model)."""
-    torch.manual_seed(0)
+def train(
+    data: str, work: Path, crash_at: int | None, resume: bool = True
+) -> tuple[str, dict, nn.Module]:
+    """Train, killed after step `crash_at`, or if None resumed from the last checkpoint (or with
+    `resume` False, uninterrupted): (checkpoint name, its dataset state, the model; the first
+    two empty for an uninterrupted run)."""
+    set_up()
     folder = work / "checkpoints"
-    resume = None if crash_at is not None else str((folder / "latest-rank0.pt").resolve())
-    state = None if resume is None else _load_checkpoint(resume)["state"]
+    latest = folder / "latest-rank0.pt"
+    resume_from = str(latest.resolve()) if crash_at is None and resume else None
+    state = None if resume_from is None else _load_checkpoint(resume_from)["state"]
     callbacks: list[Callback] = [StreamingCursor()]
     if crash_at is not None:
         callbacks.append(_KillAfter(crash_at))
-    model = Classifier(work / ("steps-resumed.jsonl" if resume else "steps-crashed.jsonl"))
+    model = Classifier(work / log_name(crash_at, resume))
     trainer = Trainer(
-        model=model, max_duration=f"{EPOCHS}ep", device="cpu", callbacks=callbacks,
+        model=model, max_duration=f"{EPOCHS}ep", device="cpu", callbacks=callbacks, seed=0,
         train_dataloader=build_dataspec(
             local=data, split="train", transform=to_tensors, num_workers=2, **DATA
         ),
         optimizers=torch.optim.Adam(model.parameters(), lr=1e-2), save_folder=str(folder),
-        save_interval=f"{SAVE_EVERY}ba", save_num_checkpoints_to_keep=1, load_path=resume,
+        save_interval=f"{SAVE_EVERY}ba", save_num_checkpoints_to_keep=1, load_path=resume_from,
         progress_bar=True, log_to_console=False, loggers=[],
     )  # fmt: skip
     trainer.fit()
     trainer.close()
-    if resume is None or state is None:
+    if crash_at is not None:
         raise RuntimeError(f"the run should have been killed after step {crash_at}")
-    return Path(resume).name, state["dataset_state"]["train"], model.cnn
+    if resume_from is None or state is None:
+        return "", {}, model.cnn
+    return Path(resume_from).name, state["dataset_state"]["train"], model.cnn

@@ -17,6 +17,8 @@ from streaming.integrations.demo import (
     DigitsCNN,
     StepLog,
     kill_self_after,
+    log_name,
+    set_up,
     to_tensors,
 )  # fmt: skip
 from streaming.integrations.lightning import StreamingDataModule
@@ -31,8 +33,8 @@ class Classifier(pl.LightningModule):
         self.steps = StepLog(log)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        self.steps.write(batch["index"])
         loss = nn.functional.cross_entropy(self.cnn(batch["image"]), batch["label"])
+        self.steps.write(batch["index"], loss)
         self.log("loss", loss, prog_bar=True)
         return loss
 
@@ -58,19 +60,22 @@ def _load_checkpoint(path: str) -> dict[str, Any]:
     return torch.load(path, weights_only=True)
 
 
-def train(data: str, work: Path, crash_at: int | None) -> tuple[str, dict, nn.Module]:
-    """Train, killed after step `crash_at`, or resumed from the last checkpoint if None:
-    (checkpoint name, its dataset state, the model)."""
-    torch.manual_seed(0)
+def train(
+    data: str, work: Path, crash_at: int | None, resume: bool = True
+) -> tuple[str, dict, nn.Module]:
+    """Train, killed after step `crash_at`, or if None resumed from the last checkpoint (or with
+    `resume` False, uninterrupted): (checkpoint name, its dataset state, the model; the first
+    two empty for an uninterrupted run)."""
+    set_up()
     folder = work / "checkpoints"
-    resume = None if crash_at is not None else str(next(folder.glob("*.ckpt")))
-    saved = None if resume is None else _load_checkpoint(resume)["callbacks"]
+    resume_from = str(next(folder.glob("*.ckpt"))) if crash_at is None and resume else None
+    saved = None if resume_from is None else _load_checkpoint(resume_from)["callbacks"]
     callbacks: list[pl.Callback] = [
         ModelCheckpoint(dirpath=folder, filename="{epoch}-{step}", every_n_train_steps=SAVE_EVERY)
     ]
     if crash_at is not None:
         callbacks.append(_KillAfter(crash_at))
-    model = Classifier(work / ("steps-resumed.jsonl" if resume else "steps-crashed.jsonl"))
+    model = Classifier(work / log_name(crash_at, resume))
     trainer = pl.Trainer(
         accelerator="cpu", max_epochs=EPOCHS, callbacks=callbacks, logger=False,
         enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=10,
@@ -78,7 +83,9 @@ def train(data: str, work: Path, crash_at: int | None) -> tuple[str, dict, nn.Mo
     dm = StreamingDataModule(
         local=data, split="train", val_split="val", transform=to_tensors, num_workers=2, **DATA
     )
-    trainer.fit(model, datamodule=dm, ckpt_path=resume)
-    if resume is None or saved is None:
+    trainer.fit(model, datamodule=dm, ckpt_path=resume_from)
+    if crash_at is not None:
         raise RuntimeError(f"the run should have been killed after step {crash_at}")
-    return Path(resume).name, saved["StreamingCursor"]["dataset"], model.cnn
+    if resume_from is None or saved is None:
+        return "", {}, model.cnn
+    return Path(resume_from).name, saved["StreamingCursor"]["dataset"], model.cnn

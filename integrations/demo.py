@@ -1,13 +1,16 @@
 """The training half of ``make demo``: a small CNN learns scikit-learn's digits from MDS shards
 through `StreamingDataModule` (or, with ``--composer``, `build_dataspec`); the run is killed
 mid-epoch, resumed from its last checkpoint, and the samples trained are checked against the
-uninterrupted order.
+uninterrupted order; then an uninterrupted run trains too, and the resumed run's loss at every
+step and its final weights are checked against it, to the bit.
 
     python -m streaming.integrations.demo --data build/demo/digits [--composer]
 
 The killed run is a child process (``--crash-at``) that sends itself SIGKILL after a step, as a
-preempted machine would: no cleanup, no final checkpoint. Each step's sample indices are appended
-to a log as they train, so the record survives the kill.
+preempted machine would: no cleanup, no final checkpoint. Each step's sample indices and loss are
+appended to a log as they train, so the record survives the kill. The per-sample transform draws
+random noise from ``torch`` the usual way and the CNN has dropout: both are restored exactly
+(per-sample seeding, and the RNG states the adapters' callbacks save).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -34,8 +38,10 @@ DATA = {"shuffle": True, "shuffle_seed": 17, "batch_size": BATCH}
 
 
 def to_tensors(sample: dict[str, Any]) -> dict[str, Any]:
-    """The per-sample transform: the 8x8 image (values 0-16) as a float tensor."""
+    """The per-sample transform: the 8x8 image (values 0-16) as a float tensor, with a little
+    random noise (an augmentation, drawn from ``torch``'s global generator)."""
     image = torch.from_numpy(np.array(sample["image"], np.float32) / 16.0)
+    image = image + 0.05 * torch.randn(image.shape)
     return {"image": image[None], "label": sample["label"], "index": sample["index"]}
 
 
@@ -47,7 +53,7 @@ class DigitsCNN(nn.Module):
         self.net = nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
+            nn.Flatten(), nn.Dropout(0.1), nn.Linear(32 * 2 * 2, 10),
         )  # fmt: skip
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -55,18 +61,41 @@ class DigitsCNN(nn.Module):
 
 
 class StepLog:
-    """Appends each trained step's sample indices to a file, one JSON line per step."""
+    """Appends each trained step's sample indices and loss to a file, one JSON line per step
+    (the loss as ``float.hex``: exact)."""
 
     def __init__(self, path: Path) -> None:
         self.file = path.open("a")
 
-    def write(self, indices: torch.Tensor) -> None:
-        self.file.write(json.dumps([int(i) for i in indices]) + "\n")
+    def write(self, indices: torch.Tensor, loss: torch.Tensor) -> None:
+        step = {"ids": [int(i) for i in indices], "loss": float(loss.item()).hex()}
+        self.file.write(json.dumps(step) + "\n")
         self.file.flush()
 
 
 def read_log(path: Path) -> list[list[int]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The sample indices of each step in a `StepLog`."""
+    return [json.loads(line)["ids"] for line in path.read_text().splitlines()]
+
+
+def read_losses(path: Path) -> list[float]:
+    """The loss of each step in a `StepLog`."""
+    return [float.fromhex(json.loads(line)["loss"]) for line in path.read_text().splitlines()]
+
+
+def set_up() -> None:
+    """What every run does first: seed the global generators, deterministic algorithms."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    torch.use_deterministic_algorithms(True)
+
+
+def log_name(crash_at: int | None, resume: bool) -> str:
+    """The `StepLog` file of a run: killed, resumed, or uninterrupted."""
+    if crash_at is not None:
+        return "steps-crashed.jsonl"
+    return "steps-resumed.jsonl" if resume else "steps-uninterrupted.jsonl"
 
 
 def expected_order(data: str) -> list[list[int]]:
@@ -103,6 +132,7 @@ def main() -> None:
     parser.add_argument("--work", help="checkpoints and logs (default: beside --data)")
     parser.add_argument("--composer", action="store_true", help="train with Composer")
     parser.add_argument("--crash-at", type=int, help=argparse.SUPPRESS)  # the killed child
+    parser.add_argument("--uninterrupted", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(
         args.work or Path(args.data).parent / ("composer" if args.composer else "lightning")
@@ -113,6 +143,10 @@ def main() -> None:
         from streaming.integrations._demo_lightning import train
     if args.crash_at is not None:
         train(args.data, work, crash_at=args.crash_at)
+        return
+    if args.uninterrupted:
+        _, _, model = train(args.data, work, crash_at=None, resume=False)
+        torch.save(model.state_dict(), work / "weights.pt")
         return
     demo(args, work, train)
 
@@ -150,6 +184,45 @@ def demo(args: argparse.Namespace, work: Path, train: Any) -> None:
     seconds = time.perf_counter() - start
     report(expected_order(args.data), crashed, resumed, checkpoint, state)
     print(f"validation accuracy {accuracy(model, args.data):.1%} (trained in {seconds:.0f} s)")
+    print("\n-- an uninterrupted run, in a new process, to compare losses and weights --")
+    reference = work / "uninterrupted"
+    reference.mkdir()
+    command = [*command[: command.index("--work") + 1], str(reference), "--uninterrupted"]
+    command += ["--composer"] if args.composer else []
+    if subprocess.run(command).returncode != 0:
+        raise SystemExit("demo: the uninterrupted run failed")
+    compare_training(
+        read_losses(reference / "steps-uninterrupted.jsonl"),
+        read_losses(work / "steps-resumed.jsonl"),
+        torch.load(reference / "weights.pt", weights_only=True), model.state_dict(),
+    )  # fmt: skip
+
+
+def compare_training(
+    full: list[float],
+    resumed: list[float],
+    full_weights: dict[str, torch.Tensor],
+    resumed_weights: dict[str, torch.Tensor],
+) -> None:
+    """Check the resumed run's losses (its last steps) and final weights against the
+    uninterrupted run's, to the bit, and say so."""
+    kept = len(full) - len(resumed)
+    for step, (a, b) in enumerate(zip(full[kept:], resumed, strict=True), kept + 1):
+        if a != b:
+            raise SystemExit(
+                f"demo: step {step} after the resume has loss {b!r}, the uninterrupted run "
+                f"{a!r}: the resumed training differs"
+            )
+    different = [
+        name for name, value in full_weights.items()
+        if not torch.equal(value, resumed_weights[name])
+    ]  # fmt: skip
+    if different:
+        raise SystemExit(f"demo: final weights differ from the uninterrupted run's: {different}")
+    print(
+        f"losses of steps {kept + 1}-{len(full)} == the uninterrupted run's, bit for bit; "
+        f"final weights ({len(full_weights)} tensors) identical to the bit"
+    )
 
 
 def report(
