@@ -99,7 +99,8 @@ class NodeCache:
         self._mutex = threading.Lock()  # acquire runs in the prefetch thread, release in the reader
         self._warned = False
         verified.attach(self.shards)  # with validate_hash: each file hashed once per node
-        self._book: Accounting | None = None  # built per process, on first use
+        self._book: Accounting | None = None  # built per process, on first use under a limit
+        self._ledgers: dict[str, Ledger] = {}  # to append to (no replay: the book reads them)
 
     #: Make room the way the cache did before its ledger (stat every shard on each fetch);
     #: kept only so that ``benchmarks/scale.py --cases eviction`` can compare the two.
@@ -109,6 +110,7 @@ class NodeCache:
         state = dict(self.__dict__)
         state["_held"] = {}
         state["_book"] = None
+        state["_ledgers"] = {}
         state["_stats"] = portable(self._stats)
         del state["_mutex"]
         return state
@@ -164,7 +166,12 @@ class NodeCache:
         return book
 
     def _ledger(self, dirname: str) -> Ledger:
-        return self._accounting().ledger(dirname)
+        """The ledger of `dirname`, to record files written or deleted (appends only, so the
+        shard readers are not all built for the `Accounting` of a dataset without a limit)."""
+        ledger = self._ledgers.get(dirname)
+        if ledger is None:
+            ledger = self._ledgers[dirname] = Ledger(dirname)
+        return ledger
 
     def _lock(self, shard_id: int, kind: str) -> str:
         shard = self.shards[shard_id]
