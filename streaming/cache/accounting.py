@@ -10,7 +10,8 @@ shards:
   deleted (``-``): usage is the running sum of the listed shard files of this dataset (plus the
   ``index.json`` of each evictable stream, as the peer counts it).
 * **Last use** is the order of each file's last ``+`` or ``u`` line. A fetch is a use. A hit
-  (a shard found cached) is buffered in the process and appended as ``u`` lines in batches:
+  (a shard found cached, by a process with a `cache_limit`: without one nothing reads uses) is
+  buffered in the process and appended as ``u`` lines in batches:
   when `FLUSH_USES` uses are pending, when the oldest is `FLUSH_SECONDS` old, and always before
   this process makes room or reports usage. One append then costs what one use used to, spread
   over up to 64 uses. A use that is not yet written (or lost with a killed process) can only
@@ -21,6 +22,7 @@ shards:
   cached: its size is read from disk once and recorded. A listed file deleted behind the
   cache's back is fetched again on its next use (and recorded again) or, if it comes up for
   eviction first, its line is dropped: usage converges to the bytes on disk either way.
+* **Building it lists every shard's file names** (once per process, under a limit only).
 * **Local-only streams** (no remote, or a remote naming the directory) have no ledger here:
   their files are never counted nor evicted, whatever a ledger of their directory says.
 """
