@@ -323,6 +323,10 @@ CASES: dict[str, tuple[Callable[[argparse.Namespace], dict], Callable[[dict, Pat
     "eviction": (case_eviction, plot_eviction),
 }
 
+from benchmarks.scale_index import case_index, plot_index  # noqa: E402 (benchmark (c))
+
+CASES["index"] = (case_index, plot_index)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -330,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,100000", help="cached shards, comma-separated")
     parser.add_argument("--fetches", type=int, default=200, help="measured fetches (after)")
     parser.add_argument("--fetches-before", type=int, default=20, help="measured fetches (before)")
+    parser.add_argument("--index-sizes", default="10000,100000,1000000", help="index: shards")
+    parser.add_argument("--before-max", type=int, default=100000, help="index: old reader up to")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out"))
     parser.add_argument("--scratch", default=None, help="where shards are written (default: OUT)")
     args = parser.parse_args(argv)

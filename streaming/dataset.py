@@ -47,6 +47,7 @@ import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
 from streaming.cache import NodeCache, Prefetcher, UsePlan
+from streaming.format.shard_list import ShardChain, shard_file_bytes, shard_samples
 from streaming.format.sizes import bytes_to_int
 from streaming.ordering import (
     BATCHING_METHODS,
@@ -258,7 +259,7 @@ class StreamingDataset(IterableDataset):
         self.streams = streams
         self.num_streams = len(streams)
 
-        self.shards = []
+        self.shards = ShardChain()  # lazy: a shard's reader is built when first read
         stream_per_shard: list[int] = []
         self.shard_offset_per_stream = np.zeros(self.num_streams, np.int64)
         self.shards_per_stream = np.zeros(self.num_streams, np.int64)
@@ -267,7 +268,7 @@ class StreamingDataset(IterableDataset):
         num_samples = 0
         for stream_id, stream in enumerate(streams):
             stream_shards = stream.get_shards(allow_unsafe_types)
-            count = sum(shard.samples for shard in stream_shards)
+            count = int(shard_samples(stream_shards).sum())
             if not count:
                 raise EmptyStreamError(
                     f"Stream contains no samples: {os.path.join(stream.dirname, 'index.json')}."
@@ -282,12 +283,12 @@ class StreamingDataset(IterableDataset):
         self.num_samples = num_samples
         self.stream_per_shard = np.array(stream_per_shard, np.int64)
         self.num_shards = len(self.shards)
-        self.samples_per_shard = np.array([s.samples for s in self.shards], np.int64)
+        self.samples_per_shard = shard_samples(self.shards)
         self.sample_offset_per_shard = self.samples_per_shard.cumsum() - self.samples_per_shard
         self._shard_ends = self.samples_per_shard.cumsum()
         self._check_cache_limit()
         self._cache = NodeCache(streams, self.shards, stream_per_shard, self.cache_limit or None)
-        self._any_remote = any(self._cache.is_remote(i) for i in range(self.num_shards))
+        self._any_remote = any(not stream.local_only for stream in streams)
 
         weights = weigh_streams(
             self.samples_per_stream,
@@ -338,13 +339,7 @@ class StreamingDataset(IterableDataset):
                 f"Minimum cache usage ({min_usage} bytes) is larger than the cache limit "
                 f"({self.cache_limit} bytes). Please raise `cache_limit`."
             )
-        largest = max(
-            sum(
-                raw["bytes"] + (zipped["bytes"] if zipped else 0)
-                for raw, zipped in shard.file_pairs()
-            )
-            for shard in self.shards
-        )
+        largest = int(shard_file_bytes(self.shards).max())
         if self.cache_limit < 4 * largest:
             raise ValueError(
                 f"Cache limit ({self.cache_limit} bytes) is too low. Increase the `cache_limit` "
@@ -592,7 +587,6 @@ class StreamingDataset(IterableDataset):
         from streaming.seeding import SampleKey, sample_rng, set_current_sample
 
         seed, epoch = int(self.shuffle_seed), int(self._cursor.progress.epoch)
-        restore = get_worker_info() is None
         if (
             cls.get_item is not StreamingDataset.get_item
             or cls.__getitem__ is not StreamingDataset.__getitem__
@@ -602,7 +596,7 @@ class StreamingDataset(IterableDataset):
             def read(shard_id: int, index: int) -> Any:
                 key = SampleKey(seed, epoch, index)
                 set_current_sample(key)
-                with sample_rng(key, restore=restore):
+                with sample_rng(key):
                     return self[index]
         else:
             shard_offsets = self.sample_offset_per_shard.tolist()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Sequence
 from typing import Any
 
 from streaming.cache.ledger import Ledger, read_source, write_source
@@ -199,9 +200,11 @@ class Stream:
                 },
             )
 
-    def get_shards(self, allow_unsafe_types: bool = False) -> list[Shard]:
-        """Readers of this stream's shards; fetches ``index.json`` first if it is not local (an
-        existing local copy is used as is, as the peer). One process per node downloads it."""
+    def get_shards(self, allow_unsafe_types: bool = False) -> Sequence[Shard]:
+        """Readers of this stream's shards (a lazy `ShardList`: each is built on first access);
+        fetches ``index.json`` first if it is not local (an existing local copy is used as is,
+        as the peer). One process per node downloads it. The parsed index is cached beside it
+        in the node cache (`streaming.format.sidecar`), so later processes map it."""
         index = os.path.join(self.dirname, INDEX_BASENAME)
         if not self.local_only:
             self._claim_directory()
@@ -216,7 +219,17 @@ class Stream:
                 if not os.path.isfile(index):
                     self._fetch(INDEX_BASENAME)
                     Ledger(self.dirname).add({INDEX_BASENAME: os.path.getsize(index)})
-        return open_shards(self.dirname, self.validate_hash, allow_unsafe_types)
+        return open_shards(
+            self.dirname, self.validate_hash, allow_unsafe_types, meta_dir=self._sidecar_dir()
+        )
+
+    def _sidecar_dir(self) -> str | None:
+        """Where the parsed form of ``index.json`` is cached: this directory's meta directory
+        in the node cache; None (parse every time) where it cannot be made."""
+        try:
+            return meta_dir(self.dirname)
+        except OSError:  # also UnsafeCacheDirectoryError
+            return None
 
     def index_size(self) -> int:
         """Bytes of the local ``index.json``."""

@@ -89,7 +89,7 @@ class NodeCache:
         cache_limit: int | None = None,
     ) -> None:
         self.streams = list(streams)
-        self.shards = list(shards)
+        self.shards = shards if hasattr(shards, "attach_each") else list(shards)  # lazy: kept
         self.stream_per_shard = [int(s) for s in stream_per_shard]
         self.cache_limit = cache_limit
         # hits, misses, bytes downloaded: one row per process (the main one, then each

@@ -157,6 +157,9 @@ def attach(shards: Sequence[Any]) -> None:
     A directory whose record cannot be created (an unsafe or read-only cache root) gets none:
     its shards are then hashed by every process that opens them.
     """
+    if hasattr(shards, "attach_each"):  # a lazy ShardList: each reader as it is built
+        shards.attach_each(attach)
+        return
     records: dict[str, VerifiedRecord | None] = {}
     for shard in shards:
         if not shard.validate_hash or shard.hash_record is not None:

@@ -71,7 +71,7 @@ def parse_index(raw: bytes, path: str) -> dict[str, Any]:
     if not isinstance(shards, list):
         raise IndexFormatError(f"Malformed index {path!r}: 'shards' must be a list")
     for i, shard in enumerate(shards):
-        _validate_shard(shard, i, path)
+        validate_shard(shard, i, path)
     return obj
 
 
@@ -79,7 +79,8 @@ def _fail(path: str, i: int, what: str) -> IndexFormatError:
     return IndexFormatError(f"Malformed index {path!r}, shard {i}: {what}")
 
 
-def _validate_shard(shard: Any, i: int, path: str) -> None:
+def validate_shard(shard: Any, i: int, path: str) -> None:
+    """Check one index entry as a whole; the first problem raises, naming shard `i`."""
     if not isinstance(shard, dict):
         raise _fail(path, i, "expected a JSON object")
     if shard.get("version") != 2:
@@ -110,6 +111,15 @@ def _validate_shard(shard: Any, i: int, path: str) -> None:
     hashes = shard.get("hashes", [])
     if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
         raise _fail(path, i, f"'hashes' must be a list of strings, got {hashes!r}")
+    validate_layout(shard, i, path)
+    if fmt in _SPLIT_FORMATS:
+        _validate_file(shard.get("raw_meta"), "raw_meta", i, path, required=True)
+        _validate_file(shard.get("zip_meta"), "zip_meta", i, path, required=False)
+
+
+def validate_layout(shard: dict, i: int, path: str) -> None:
+    """The checks of a shard's columns, newline and separator (which depend on its format)."""
+    fmt = shard.get("format")
     if fmt == "mds":
         _validate_columns(shard, i, path, ("column_names", "column_encodings", "column_sizes"))
     elif fmt == "json":
@@ -122,9 +132,6 @@ def _validate_shard(shard: Any, i: int, path: str) -> None:
         value = shard.get(key, "\n")
         if not isinstance(value, str) or not value:
             raise _fail(path, i, f"{key!r} must be a non-empty string, got {value!r}")
-    if fmt in _SPLIT_FORMATS:
-        _validate_file(shard.get("raw_meta"), "raw_meta", i, path, required=True)
-        _validate_file(shard.get("zip_meta"), "zip_meta", i, path, required=False)
 
 
 def _validate_columns(shard: dict, i: int, path: str, keys: tuple[str, ...]) -> None:

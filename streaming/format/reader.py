@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import mmap
 import os
 from typing import Any
 
-from streaming.format.index import INDEX_BASENAME, read_index
+from streaming.format.index import INDEX_BASENAME
+from streaming.format.index_table import IndexTable, table_from_bytes
 from streaming.format.mds.reader import MDSShard
 from streaming.format.shard import Shard
+from streaming.format.shard_list import ShardList
+from streaming.format.sidecar import index_key, load_sidecar, save_sidecar
 from streaming.format.split_reader import JSONShard, XSVShard
 
 
@@ -27,13 +33,59 @@ def shard_from_entry(
     return cls(dirname, entry, shard_id, validate_hash=validate_hash, index_path=index_path)
 
 
+def read_table(index_path: str, meta_dir: str | None = None) -> IndexTable:
+    """The index at `index_path`, column-wise: mapped from its sidecar in `meta_dir` when one
+    matches, else parsed (and the sidecar written there, when `meta_dir` is given)."""
+    if meta_dir is not None and os.path.isfile(index_path):
+        key, stat = index_key(index_path)
+        table = load_sidecar(meta_dir, key, index_path)
+        if table is not None:
+            return table
+    else:
+        meta_dir = None
+    try:
+        f = open(index_path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"No index at {index_path!r}: a dataset directory holds index.json"
+        ) from None
+    with f:
+        st = os.fstat(f.fileno())
+        if st.st_size == 0:
+            buf: Any = b""
+        else:
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        table = table_from_bytes(buf, index_path, (st.st_size, st.st_mtime_ns))
+    finally:
+        if isinstance(buf, mmap.mmap):
+            with contextlib.suppress(BufferError):
+                buf.close()  # its pages leave this process's memory
+    if meta_dir is not None and stat == (st.st_size, st.st_mtime_ns):
+        save_sidecar(meta_dir, key, table)
+    return table
+
+
 def open_shards(
-    dirname: str, validate_hash: str | None = None, allow_unsafe_types: bool = False
-) -> list[Shard]:
-    """Read `dirname/index.json` and return a reader for each of its shards (nothing is opened)."""
+    dirname: str,
+    validate_hash: str | None = None,
+    allow_unsafe_types: bool = False,
+    meta_dir: str | None = None,
+) -> ShardList:
+    """Read `dirname/index.json` and return the readers of its shards, each built on first
+    access (nothing is opened). The first shard of each column layout is built now, so that an
+    unknown or unsafe encoding fails here, naming the first shard that has it.
+
+    With `meta_dir`, the parsed index is cached there (see `streaming.format.sidecar`)."""
     index_path = os.path.join(dirname, INDEX_BASENAME)
-    obj = read_index(index_path)
-    return [
-        shard_from_entry(dirname, entry, i, validate_hash, allow_unsafe_types, index_path)
-        for i, entry in enumerate(obj["shards"])
-    ]
+    table = read_table(index_path, meta_dir)
+    build = functools.partial(
+        shard_from_entry,
+        validate_hash=validate_hash,
+        allow_unsafe_types=allow_unsafe_types,
+        index_path=index_path,
+    )
+    shards = ShardList(table, build, dirname)
+    for i in sorted(table.layout_first):
+        shards[i]
+    return shards

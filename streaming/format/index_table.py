@@ -1,0 +1,391 @@
+"""An `index.json` held column-wise: NumPy arrays of what every shard needs at once.
+
+Parsing a million-shard index into a million dicts costs gigabytes and many seconds. Here the
+index is decoded with msgspec, chunk by chunk, into typed structs that live only while their
+chunk's columns are filled: sample counts, file sizes, format, a layout id (columns, encodings,
+separators: shards sharing one are checked once), and where each shard's JSON text lies in
+the file. A shard's full entry (a dict, exactly what ``json.loads`` gives) is read back from
+those bytes only when its reader is built.
+
+Validation is today's (`streaming.format.index.validate_shard`), vectorized: cheap checks run on
+whole columns and flag every shard that could be invalid; the flagged shards (and every shard of
+a chunk msgspec's types reject) are then checked by the per-shard validator, in index order, so
+the first error raised is the one the dict-based reader raises, word for word.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import msgspec
+import numpy as np
+
+from streaming.format.errors import IndexFormatError
+from streaming.format.index import (
+    _MAX_ZIP_BYTES,
+    INDEX_BASENAME,
+    MAX_FILE_BYTES,
+    parse_index,
+    validate_shard,
+)
+
+__all__ = ["IndexTable", "FORMATS", "table_from_bytes"]
+
+#: Format codes of the `fmt` column.
+FORMATS = ("mds", "json", "csv", "tsv", "xsv")
+_CODES = {name: code for code, name in enumerate(FORMATS)}
+_SPLIT_CODES = {1, 2, 3, 4}
+_BAD = 255
+_CHUNK = 16384
+#: A basename that is surely a relative path inside the dataset (others are checked one by one).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)*")
+_SAFE_NAMES = re.compile(rf"(?:{_SAFE_NAME.pattern}\n)*{_SAFE_NAME.pattern}")
+_SEP = frozenset(b" \t\r\n,")
+
+#: The columns of an `IndexTable`, with their dtypes (all 1-D, one value per shard).
+COLUMNS = {
+    "start": np.int64,  # where the shard's JSON object begins in the index bytes
+    "length": np.int64,  # and its length
+    "samples": np.int64,
+    "raw_bytes": np.int64,  # raw_data.bytes
+    "zip_bytes": np.int64,  # zip_data.bytes, -1 without one
+    "meta_bytes": np.int64,  # raw_meta.bytes + zip_meta.bytes of the split formats, else 0
+    "fmt": np.uint8,
+    "layout": np.int64,  # layout id (equal columns, encodings, separators)
+}
+
+
+class _File(msgspec.Struct, gc=False):
+    basename: str
+    bytes: int
+    hashes: dict[str, str] = {}
+
+
+_MISSING = msgspec.Raw(b"")
+#: Entry fields that most shards of an index share: checked once per distinct combination.
+_SHARED = (
+    "version",
+    "format",
+    "compression",
+    "hashes",
+    "column_names",
+    "column_encodings",
+    "column_sizes",
+    "columns",
+    "newline",
+    "separator",
+)
+
+
+class _Entry(msgspec.Struct, gc=False, kw_only=True):
+    samples: int
+    raw_data: _File
+    zip_data: _File | None = None
+    version: msgspec.Raw = _MISSING
+    format: msgspec.Raw = _MISSING
+    compression: msgspec.Raw = _MISSING
+    hashes: msgspec.Raw = _MISSING
+    column_names: msgspec.Raw = _MISSING
+    column_encodings: msgspec.Raw = _MISSING
+    column_sizes: msgspec.Raw = _MISSING
+    columns: msgspec.Raw = _MISSING
+    newline: msgspec.Raw = _MISSING
+    separator: msgspec.Raw = _MISSING
+
+
+class _Top(msgspec.Struct):
+    shards: list[msgspec.Raw]
+    version: Any = None
+
+
+_TOP = msgspec.json.Decoder(_Top)
+_ENTRIES = msgspec.json.Decoder(list[_Entry])
+
+
+@dataclass
+class IndexTable:
+    """The shards of one `index.json`, column-wise.
+
+    Attributes:
+        path: the index file (for messages, and to read entries back from when `data` is None).
+        columns: name -> 1-D array, one value per shard (see `COLUMNS`).
+        layout_first: the first shard of each layout, in index order.
+        stat: (size, mtime_ns) of the index file when it was read (None: `data` holds the bytes).
+        data: the index bytes the `start`/`length` columns point into, when not the file's.
+    """
+
+    path: str
+    columns: dict[str, np.ndarray]
+    layout_first: list[int]
+    stat: tuple[int, int] | None = None
+    data: bytes | None = None
+    _fd: int | None = field(default=None, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.columns["samples"])
+
+    @property
+    def samples(self) -> np.ndarray:
+        """Samples of each shard (int64)."""
+        return self.columns["samples"]
+
+    def file_bytes(self) -> np.ndarray:
+        """Bytes of all the files of each shard, raw and compressed (what a fetch may hold)."""
+        c = self.columns
+        return c["raw_bytes"] + np.maximum(c["zip_bytes"], 0) + c["meta_bytes"]
+
+    def entry_bytes(self, i: int) -> bytes:
+        """The JSON text of shard `i`'s entry, as the index holds it."""
+        start, length = int(self.columns["start"][i]), int(self.columns["length"][i])
+        if self.data is not None:
+            return self.data[start : start + length]
+        if self._fd is None:
+            fd = os.open(self.path, os.O_RDONLY)
+            st = os.fstat(fd)
+            if self.stat is not None and (st.st_size, st.st_mtime_ns) != self.stat:
+                os.close(fd)
+                raise IndexFormatError(
+                    f"{self.path!r} changed after it was read (size or modification time "
+                    "differs): rebuild the dataset object to read the new index"
+                )
+            self._fd = fd
+        return os.pread(self._fd, length, start)
+
+    def entry(self, i: int) -> dict[str, Any]:
+        """Shard `i`'s entry as ``json.loads`` gives it (checked against its sample count)."""
+        try:
+            entry = json.loads(self.entry_bytes(i))
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict) or entry.get("samples") != int(self.samples[i]):
+            raise IndexFormatError(
+                f"{self.path!r} changed after it was read (shard {i} no longer reads as it did): "
+                "rebuild the dataset object to read the new index"
+            )
+        return entry
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_fd"] = None
+        return state
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+
+def table_from_bytes(buf: Any, path: str, stat: tuple[int, int] | None = None) -> IndexTable:
+    """Parse and validate the index bytes `buf` read from `path` (an mmap or bytes).
+
+    Raises what `streaming.format.index.parse_index` raises, with the same messages.
+    """
+    try:
+        top = _TOP.decode(buf)
+    except msgspec.MsgspecError:
+        return _from_objects(buf, path)
+    if top.version != 2:
+        del top
+        return _from_objects(buf, path)  # the reader's message, whatever else is wrong
+    builder = _Builder(buf, path, top.shards)
+    del top
+    try:
+        table = builder.run()
+    except IndexFormatError:
+        raise
+    except (ValueError, RecursionError):  # what json refuses and msgspec let through (bad UTF-8)
+        del builder
+        return _from_objects(buf, path)
+    table.stat = stat
+    return table
+
+
+def _from_objects(buf: Any, path: str) -> IndexTable:
+    """The slow road, for what msgspec refuses: the dict-based reader (its errors, its
+    leniency), then the table built from a re-encoding of what it accepted."""
+    obj = parse_index(bytes(buf), path)
+    data = json.dumps(obj).encode("utf-8")
+    try:
+        top = _TOP.decode(data)
+    except msgspec.MsgspecError as err:
+        raise IndexFormatError(f"Malformed index {path!r}: {err}") from None
+    table = _Builder(data, path, top.shards).run()
+    table.data = data
+    return table
+
+
+class _Builder:
+    def __init__(self, buf: Any, path: str, raws: list) -> None:
+        self.buf = buf
+        self.path = path
+        self.raws = raws
+        self.view = np.frombuffer(buf, np.uint8)
+        self.base = self.view.ctypes.data
+        n = len(raws)
+        self.cols = {name: np.zeros(n, dtype) for name, dtype in COLUMNS.items()}
+        self.layouts: dict[tuple, int] = {}
+        self.layout_ok: list[bool] = []
+        self.layout_fmt: list[int] = []
+        self.layout_compressed: list[bool] = []
+        self.layout_first: list[int] = []
+
+    def run(self) -> IndexTable:
+        for a in range(0, len(self.raws), _CHUNK):
+            self._chunk(a, self.raws[a : a + _CHUNK])
+        self.raws = []
+        return IndexTable(self.path, self.cols, self.layout_first)
+
+    def _addr(self, raw: Any) -> int:
+        return np.frombuffer(raw, np.uint8).ctypes.data - self.base
+
+    def _starts(self, chunk: list, lens: np.ndarray) -> np.ndarray:
+        """Where each entry of `chunk` begins: derived from the first, the last and the lengths
+        when the separators are all alike (checked byte by byte), else asked of each one."""
+        k = len(chunk)
+        first = self._addr(chunk[0])
+        if k > 1:
+            gaps = self._addr(chunk[-1]) - first - int(lens[:-1].sum())
+            if gaps >= k - 1 and gaps % (k - 1) == 0:
+                g = gaps // (k - 1)
+                starts = first + np.concatenate(([0], np.cumsum(lens[:-1] + g)))
+                if self._gaps_ok(starts, lens, g):
+                    return starts
+        return np.fromiter((self._addr(r) for r in chunk), np.int64, k)
+
+    def _gaps_ok(self, starts: np.ndarray, lens: np.ndarray, g: int) -> bool:
+        v = self.view
+        ends = starts + lens
+        if not (np.all(v[starts] == ord("{")) and np.all(v[ends - 1] == ord("}"))):
+            return False
+        commas = np.zeros(len(starts) - 1, np.int64)
+        for j in range(g):
+            byte = v[ends[:-1] + j]
+            if not np.all(np.isin(byte, list(_SEP))):
+                return False
+            commas += byte == ord(",")
+        return bool(np.all(commas == 1))
+
+    def _chunk(self, a: int, chunk: list) -> None:
+        k = len(chunk)
+        lens = np.fromiter(map(len, chunk), np.int64, k)
+        cols = self.cols
+        cols["length"][a : a + k] = lens
+        cols["start"][a : a + k] = self._starts(chunk, lens)
+        text = b"[" + b",".join(chunk) + b"]"
+        text.decode("utf-8")  # msgspec does not check the UTF-8 of what it skips; json does
+        try:
+            entries = _ENTRIES.decode(text)
+        except msgspec.ValidationError as err:
+            self._check_one_by_one(a, k, err)  # raises
+        sep, layouts, new = b"\0", self.layouts, self._new_layout
+        keys = [
+            sep.join(
+                (
+                    e.version,
+                    e.format,
+                    e.compression,
+                    e.hashes,
+                    e.column_names,
+                    e.column_encodings,
+                    e.column_sizes,
+                    e.columns,
+                    e.newline,
+                    e.separator,
+                )
+            )
+            for e in entries
+        ]
+        layout = np.array(
+            [layouts[key] if key in layouts else new(key, a + j) for j, key in enumerate(keys)],
+            np.int64,
+        )
+        cols["layout"][a : a + k] = layout
+        ok = np.array(self.layout_ok, bool)[layout]
+        cols["fmt"][a : a + k] = np.array(self.layout_fmt, np.uint8)[layout]
+        compressed = np.array(self.layout_compressed, bool)[layout]
+        raws = [e.raw_data for e in entries]
+        zips = [e.zip_data for e in entries]
+        try:
+            samples = np.array([e.samples for e in entries], np.int64)
+            raw_bytes = np.array([f.bytes for f in raws], np.int64)
+            zip_bytes = np.array([-1 if z is None else z.bytes for z in zips], np.int64)
+        except OverflowError:  # an integer past int64: the shards are checked one by one
+            self._check_one_by_one(a, k, None)
+        cols["samples"][a : a + k] = samples
+        cols["raw_bytes"][a : a + k] = raw_bytes
+        cols["zip_bytes"][a : a + k] = zip_bytes
+        flags = ~ok | (compressed != (zip_bytes >= 0))
+        flags |= (samples < 0) | (samples > MAX_FILE_BYTES)
+        flags |= (raw_bytes < 0) | (raw_bytes > MAX_FILE_BYTES) | (zip_bytes > _MAX_ZIP_BYTES)
+        flags |= zip_bytes < -1
+        flags |= _odd_names([f.basename for f in raws])
+        if compressed.any():
+            flags |= _odd_names([z.basename if z is not None else "x" for z in zips])
+        del entries, raws, zips
+        for j in np.flatnonzero(flags):
+            self._check_flagged(a + int(j))
+
+    def _new_layout(self, key: bytes, i: int) -> int:
+        """Register the combination of shared fields `key`, first seen at shard `i`, and
+        whether the per-shard validator accepts it (with valid files)."""
+        found = self.layouts[key] = len(self.layout_first)
+        self.layout_first.append(i)
+        shard: dict[str, Any] = {}
+        for name, value in zip(_SHARED, key.split(b"\0"), strict=True):
+            if value:
+                shard[name] = json.loads(value)
+        fmt = shard.get("format")
+        code = _CODES.get(fmt, _BAD) if isinstance(fmt, str) else _BAD
+        compression = shard.get("compression")
+        self.layout_fmt.append(code)
+        self.layout_compressed.append(compression is not None)
+        probe = {"bytes": 1, "basename": "x", "hashes": {}}
+        shard.update(samples=0, raw_data=probe, zip_data=probe if compression is not None else None)
+        try:
+            validate_shard(shard, i, self.path)
+            self.layout_ok.append(code not in _SPLIT_CODES)  # meta files: checked one by one
+        except IndexFormatError:
+            self.layout_ok.append(False)
+        return found
+
+    def _entry(self, i: int) -> Any:
+        return json.loads(bytes(self.raws[i]))
+
+    def _check_flagged(self, i: int) -> None:
+        """Check shard `i` with the per-shard validator (raises its error); fill what only it
+        reads (the meta files of the split formats)."""
+        entry = self._entry(i)
+        validate_shard(entry, i, self.path)
+        meta = 0
+        for key in ("raw_meta", "zip_meta"):
+            if self.cols["fmt"][i] in _SPLIT_CODES and entry.get(key):
+                meta += entry[key]["bytes"]
+        self.cols["meta_bytes"][i] = meta
+
+    def _check_one_by_one(self, a: int, k: int, err: Exception | None) -> NoReturn:
+        """msgspec refused a chunk: the per-shard validator finds the first bad entry."""
+        for i in range(a, a + k):
+            validate_shard(self._entry(i), i, self.path)
+        if err is None:
+            raise IndexFormatError(f"Malformed index {self.path!r}: an integer past 64 bits")
+        where = re.sub(r"^.*?\$\[(\d+)\]", lambda m: f"shard {a + int(m.group(1))}:", str(err))
+        raise IndexFormatError(f"Malformed index {self.path!r}, {where}")
+
+
+def _odd_names(names: list[str]) -> np.ndarray:
+    """Which basenames need the per-shard check: none when every one is plainly a relative
+    path (one regular expression over them all, the common case), else each is looked at."""
+    joined = "\n".join(names)
+    if (
+        joined.count("\n") == len(names) - 1
+        and _SAFE_NAMES.fullmatch(joined)
+        and f"\n{INDEX_BASENAME}\n" not in f"\n{joined}\n"
+    ):
+        return np.zeros(len(names), bool)
+    return np.array([_SAFE_NAME.fullmatch(n) is None or n == INDEX_BASENAME for n in names], bool)
