@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from streaming.dataset import StreamingDataset
 from streaming.integrations._rng import loader_generator
-from streaming.seeding import seeded
+from streaming.seeding import guarded_batches, seeded
 from streaming.world import World
 
 __all__ = ["CursorDataset", "CursorLoader", "build_dataset"]
@@ -217,7 +217,8 @@ class CursorLoader(DataLoader):
                     stacklevel=2,
                 )
             handed_out = 0
-            for batch in DataLoader.__iter__(self):
+            main = self.num_workers == 0  # samples read here: one RNG save/restore a batch
+            for batch in guarded_batches(DataLoader.__iter__(self), main):
                 handed_out += 1
                 if handed_out == len(self):  # Composer stops asking after len(loader) batches
                     self.dataset.end_epoch()

@@ -12,8 +12,11 @@ draws apart.
 
 In the process that trains (``num_workers=0``) the generators' states are saved before the
 sample and restored after it: the trainer's own draws (dropout, its samplers) are exactly what
-they would be without reading data. In a DataLoader worker nothing else draws from them, so they
-are only seeded (cheaper).
+they would be without reading data. Saving numpy's and random's states is what costs (a few
+hundred microseconds a sample, see the README), so a loader that reads a whole batch in this
+process saves and restores them once around the batch instead (`batch_guard`, which the adapters'
+`CursorLoader` uses); inside it each sample is only seeded. In a DataLoader worker nothing else
+draws from them, so they are only seeded.
 
 The dataset's read loop records the sample being read (`current_sample`), so code that handles
 the sample after it is yielded (`seeded`) seeds from the same key without being told the id.
@@ -33,7 +36,10 @@ from torch.utils.data import get_worker_info
 
 from streaming.vision.augment import sample_seed
 
-__all__ = ["SampleKey", "sample_rng", "set_current_sample", "current_sample", "seeded"]
+__all__ = [
+    "SampleKey", "sample_rng", "batch_guard", "guarded_batches", "set_current_sample",
+    "current_sample", "seeded",
+]  # fmt: skip
 
 #: `SampleKey.stage` of a reader's own ``get_item`` and of an adapter's ``transform``.
 READ_STAGE = 0
@@ -57,7 +63,7 @@ class SampleKey(NamedTuple):
 
 def _seed_all(seed: int) -> None:
     torch.default_generator.manual_seed(seed)
-    np.random.seed((seed & _U32, seed >> 32))
+    np.random.seed(seed & _U32)  # numpy takes 32 bits (a tuple costs 5x more to seed)
     random.seed(seed)
 
 
@@ -66,12 +72,13 @@ def sample_rng(
     key: SampleKey, stage: int = READ_STAGE, restore: bool | None = None
 ) -> Iterator[None]:
     """Seed ``torch`` (CPU), ``numpy.random`` and ``random`` for sample `key` in `stage`; with
-    `restore` (default: outside DataLoader workers) put their previous states back after.
+    `restore` put their previous states back after (default: outside DataLoader workers, unless
+    a `batch_guard` restores them around the whole batch).
 
     CUDA generators are neither seeded nor touched: a per-sample transform runs on the CPU.
     """
     if restore is None:
-        restore = get_worker_info() is None
+        restore = get_worker_info() is None and not getattr(_current, "guarded", False)
     if not restore:
         _seed_all(key.seed_for(stage))
         yield
@@ -87,6 +94,39 @@ def sample_rng(
 
 
 _current = threading.local()
+
+
+def guarded_batches(batches: Iterator[Any], guard: bool = True) -> Iterator[Any]:
+    """`batches`, each fetched under a `batch_guard` when `guard` (a loader reading in this
+    process: ``num_workers=0``)."""
+    if not guard:
+        yield from batches
+        return
+    while True:
+        with batch_guard():
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+        yield batch
+
+
+@contextmanager
+def batch_guard() -> Iterator[None]:
+    """Save the global generators' states, read (samples seeded without a restore of their
+    own), then restore them: one save and restore per batch instead of per sample."""
+    if getattr(_current, "guarded", False):
+        yield
+        return
+    saved = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+    _current.guarded = True
+    try:
+        yield
+    finally:
+        _current.guarded = False
+        torch.set_rng_state(saved[0])
+        np.random.set_state(saved[1])
+        random.setstate(saved[2])
 
 
 def set_current_sample(key: SampleKey | None) -> None:

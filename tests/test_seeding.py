@@ -12,7 +12,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from streaming.dataset import StreamingDataset
-from streaming.seeding import SampleKey, current_sample, sample_rng, seeded
+from streaming.seeding import (
+    SampleKey,
+    batch_guard,
+    current_sample,
+    guarded_batches,
+    sample_rng,
+    seeded,
+)
 from streaming.vision.augment import sample_seed
 from tests.dataset._support import write_ids
 
@@ -87,3 +94,28 @@ def test_a_readers_draws_do_not_depend_on_workers_or_resume(tmp_path: Path) -> N
     for sample_id, noise in plain.items():
         with sample_rng(SampleKey(5, 0, sample_id)):
             assert draws() == noise
+
+
+def test_a_batch_guard_saves_and_restores_once_around_its_samples() -> None:
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    expected = draws()
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    with batch_guard():
+        with sample_rng(SampleKey(1, 0, 5)):
+            first = draws()
+        after_first = draws()  # inside the guard, a sample leaves its seeded state behind
+        with sample_rng(SampleKey(1, 0, 5)):
+            assert draws() == first
+    assert after_first != expected and draws() == expected
+    batches = guarded_batches(iter([1, 2]))
+    assert next(batches) == 1 and not _inside_a_guard()
+    assert list(batches) == [2]
+
+
+def _inside_a_guard() -> bool:
+    torch.manual_seed(4)
+    expected = torch.rand(()).item()
+    torch.manual_seed(4)
+    with sample_rng(SampleKey(0, 0, 0)):
+        pass
+    return torch.rand(()).item() != expected
