@@ -68,7 +68,9 @@ def test_resume_mid_epoch_without_spinning(ids_data: str, tmp_path: Path) -> Non
                           "initial_physical_nodes"}  # fmt: skip
     assert (state["epoch"], state["sample_in_epoch"]) == (0, 12)
     callbacks = torch.load(tmp_path / "ep0-ba3-rank0.pt", weights_only=False)["state"]["callbacks"]
-    assert callbacks["StreamingCursor"] == {"dataset": state}
+    assert callbacks["StreamingCursor"].keys() == {"dataset", "rng"}  # rng: one per rank
+    assert callbacks["StreamingCursor"]["dataset"] == state
+    assert len(callbacks["StreamingCursor"]["rng"]) == 1
 
 
 @pytest.mark.slow
