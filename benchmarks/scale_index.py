@@ -133,7 +133,7 @@ def case_index(args: Any) -> dict[str, Any]:
             os.makedirs(dirname)
             index_bytes = write_index(os.path.join(dirname, "index.json"), n)
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(workdir, "xdg"))
-            env["PYTHONPATH"] = str(REPO)
+            env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
             row: dict[str, Any] = {"shards": n, "index_mb": index_bytes / 2**20}
             row["fresh"] = _run_child(dirname, "fresh", env)
             row["sidecar"] = _run_child(dirname, "sidecar", env)

@@ -219,8 +219,13 @@ class Stream:
                 if not os.path.isfile(index):
                     self._fetch(INDEX_BASENAME)
                     Ledger(self.dirname).add({INDEX_BASENAME: os.path.getsize(index)})
+        sidecar = self._sidecar_dir()
         return open_shards(
-            self.dirname, self.validate_hash, allow_unsafe_types, meta_dir=self._sidecar_dir()
+            self.dirname,
+            self.validate_hash,
+            allow_unsafe_types,
+            meta_dir=sidecar,
+            guard=lambda: exclusive(lock_path(self.dirname, "index.json.sidecar")),
         )
 
     def _sidecar_dir(self) -> str | None:

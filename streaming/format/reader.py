@@ -6,6 +6,8 @@ import contextlib
 import functools
 import mmap
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from streaming.format.index import INDEX_BASENAME
@@ -33,16 +35,32 @@ def shard_from_entry(
     return cls(dirname, entry, shard_id, validate_hash=validate_hash, index_path=index_path)
 
 
-def read_table(index_path: str, meta_dir: str | None = None) -> IndexTable:
+def read_table(
+    index_path: str,
+    meta_dir: str | None = None,
+    guard: Callable[[], AbstractContextManager] | None = None,
+) -> IndexTable:
     """The index at `index_path`, column-wise: mapped from its sidecar in `meta_dir` when one
-    matches, else parsed (and the sidecar written there, when `meta_dir` is given)."""
-    if meta_dir is not None and os.path.isfile(index_path):
-        key, stat = index_key(index_path)
-        table = load_sidecar(meta_dir, key, index_path)
-        if table is not None:
-            return table
-    else:
-        meta_dir = None
+    matches, else parsed (and the sidecar written there, when `meta_dir` is given).
+
+    `guard()`, if given, is held while parsing and writing the sidecar (a lock shared by the
+    processes of the node): the ranks that start together wait for the first, then map."""
+    if meta_dir is None or not os.path.isfile(index_path):
+        return _parse(index_path)
+    key, stat = index_key(index_path)
+    table = load_sidecar(meta_dir, key, index_path)
+    if table is not None:
+        return table
+    with guard() if guard is not None else contextlib.nullcontext():
+        table = load_sidecar(meta_dir, key, index_path)  # written while we waited
+        if table is None:
+            table = _parse(index_path)
+            if table.stat == stat:  # (None: re-encoded by the lenient reader; not cached)
+                save_sidecar(meta_dir, key, table)
+    return table
+
+
+def _parse(index_path: str) -> IndexTable:
     try:
         f = open(index_path, "rb")
     except FileNotFoundError:
@@ -61,8 +79,6 @@ def read_table(index_path: str, meta_dir: str | None = None) -> IndexTable:
         if isinstance(buf, mmap.mmap):
             with contextlib.suppress(BufferError):
                 buf.close()  # its pages leave this process's memory
-    if meta_dir is not None and stat == (st.st_size, st.st_mtime_ns):
-        save_sidecar(meta_dir, key, table)
     return table
 
 
@@ -71,14 +87,16 @@ def open_shards(
     validate_hash: str | None = None,
     allow_unsafe_types: bool = False,
     meta_dir: str | None = None,
+    guard: Callable[[], AbstractContextManager] | None = None,
 ) -> ShardList:
     """Read `dirname/index.json` and return the readers of its shards, each built on first
     access (nothing is opened). The first shard of each column layout is built now, so that an
     unknown or unsafe encoding fails here, naming the first shard that has it.
 
-    With `meta_dir`, the parsed index is cached there (see `streaming.format.sidecar`)."""
+    With `meta_dir`, the parsed index is cached there (see `streaming.format.sidecar`), under
+    `guard` (see `read_table`)."""
     index_path = os.path.join(dirname, INDEX_BASENAME)
-    table = read_table(index_path, meta_dir)
+    table = read_table(index_path, meta_dir, guard)
     build = functools.partial(
         shard_from_entry,
         validate_hash=validate_hash,

@@ -261,3 +261,38 @@ def test_unknown_and_unsafe_encodings_name_the_first_shard(tmp_path, entries):
     _write(tmp_path, edited)
     with pytest.raises(UnsafeEncodingError, match=f"Column 'text' of shard {K} .* uses 'pkl'"):
         open_shards(str(tmp_path))
+
+
+def test_parsing_is_guarded_and_skipped_once_cached(tmp_path, entries):
+    _write(tmp_path, entries[:2000])
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    entered = []
+
+    class Guard:
+        def __enter__(self):
+            entered.append(len(os.listdir(meta)))
+
+        def __exit__(self, *exc):
+            return False
+
+    open_shards(str(tmp_path), meta_dir=str(meta), guard=Guard)
+    open_shards(str(tmp_path), meta_dir=str(meta), guard=Guard)
+    assert entered == [0]  # only the first parses (under the guard); the second maps
+
+
+def test_streaming_dataset_over_100k_shards_builds_few_readers(tmp_path, entries, monkeypatch):
+    from streaming import StreamingDataset
+    from streaming.cache.paths import meta_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    data = tmp_path / "data"
+    data.mkdir()
+    _write(data, entries)
+    for _ in range(2):  # parsed, then mapped from the sidecar
+        ds = StreamingDataset(local=str(data), batch_size=4, cache_limit="100gb")
+        assert ds.num_shards == N and ds.num_samples == sum(10 + i % 3 for i in range(N))
+        assert np.array_equal(ds.samples_per_shard[:4], [10, 11, 12, 10])
+        assert sorted(ds.shards.parts[0]._built) == [0]
+        assert ds.shards[K].entry == _entry(K)
+    assert any(n.endswith(".cols") for n in os.listdir(meta_dir(str(data))))
