@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from streaming.dataset import StreamingDataset
 from streaming.integrations._rng import loader_generator
 from streaming.seeding import guarded_batches, seeded
-from streaming.world import World
+from streaming.world import World, given_world
 
 __all__ = ["CursorDataset", "CursorLoader", "build_dataset"]
 
@@ -43,11 +43,13 @@ __all__ = ["CursorDataset", "CursorLoader", "build_dataset"]
 def build_dataset(
     dataset_class: type[StreamingDataset], world: World, /, **kwargs: Any
 ) -> StreamingDataset:
-    """``dataset_class(**kwargs, world=world)``: the dataset of the rank `world` (the trainer's),
-    with a clear error for a class that cannot take it (nothing goes through ``os.environ``).
+    """``dataset_class(**kwargs, world=world)``: the dataset of the rank `world` (the trainer's).
+    A class whose constructor has no ``world`` parameter (nor ``**kwargs``) is built inside
+    `given_world`, which hands the world to `StreamingDataset.__init__` context-locally: nothing
+    goes through ``os.environ``.
 
     Raises:
-        TypeError: `kwargs` already has ``world``, or `dataset_class` does not take ``world=``.
+        TypeError: `kwargs` already has ``world``.
     """
     if "world" in kwargs:
         raise TypeError(
@@ -61,12 +63,10 @@ def build_dataset(
     if params is not None and not any(
         p.name == "world" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params
     ):
-        raise TypeError(
-            f"{dataset_class.__module__}.{dataset_class.__qualname__} does not take `world=`, so "
-            "the adapter cannot give it the trainer's ranks: use a StreamingDataset subclass whose "
-            "__init__ passes `world` (or **kwargs) on to StreamingDataset.__init__ (the readers "
-            "in streaming.datasets do)"
-        )
+        # A class with a fixed signature (the mosaicml-signature readers in streaming.vision,
+        # .text, .multimodal): the world reaches StreamingDataset.__init__ context-locally.
+        with given_world(world):
+            return dataset_class(**kwargs)
     return dataset_class(**kwargs, world=world)
 
 

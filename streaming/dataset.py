@@ -70,7 +70,7 @@ from streaming.state import (
 )
 from streaming.stream import Stream
 from streaming.worker_guard import guard_worker
-from streaming.world import World
+from streaming.world import World, current_given_world
 
 __all__ = ["StreamingDataset"]
 
@@ -230,6 +230,8 @@ class StreamingDataset(IterableDataset):
         self.initial_physical_nodes: int | None = None
         self.epoch_seed_change = shuffle and sampling_method == "balanced"
 
+        if world is None:
+            world = current_given_world()  # an adapter's `given_world` block
         self._rank_world = World.detect() if world is None else world.rank_world()
         self._parallel_rank_world = self._rank_world.replicate(replication)
 

@@ -11,13 +11,18 @@ every rank, issue #716).
 
 A trainer that knows its ranks passes them instead: ``StreamingDataset(..., world=World.of(rank,
 num_ranks, ranks_per_node))`` (the Lightning and Composer adapters do), and nothing is read from
-the environment.
+the environment. For a dataset class whose constructor cannot pass ``world=`` on (the
+mosaicml-signature readers), ``with given_world(world): cls(...)`` does the same: the value is
+context-local (per thread and task), never process-global like ``os.environ``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import operator
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from streaming.ordering import Topology
@@ -167,3 +172,27 @@ def worker_info() -> tuple[int, int]:
 
     info = get_worker_info()
     return (info.id, info.num_workers) if info is not None else (0, 1)
+
+
+_GIVEN: contextvars.ContextVar[World | None] = contextvars.ContextVar(
+    "streaming_world", default=None
+)
+
+
+@contextlib.contextmanager
+def given_world(world: World) -> Iterator[None]:
+    """Within the block, a `StreamingDataset` built without ``world=`` takes `world` instead of
+    detecting it. For dataset classes whose constructor has no ``world`` parameter; context-local
+    (thread- and task-safe), unlike writing ``RANK``/``WORLD_SIZE`` into ``os.environ``."""
+    if not isinstance(world, World):
+        raise TypeError(f"given_world needs a World, got {type(world).__name__}")
+    token = _GIVEN.set(world)
+    try:
+        yield
+    finally:
+        _GIVEN.reset(token)
+
+
+def current_given_world() -> World | None:
+    """The world set by an enclosing `given_world` block, if any."""
+    return _GIVEN.get()

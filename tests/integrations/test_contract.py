@@ -22,7 +22,7 @@ from streaming.integrations import _lightning_loops as loops
 from streaming.integrations._cursor import CursorDataset, CursorLoader, build_dataset
 from streaming.integrations.composer import build_dataspec, composer_world
 from streaming.integrations.lightning import StreamingCursor, StreamingDataModule, trainer_world
-from streaming.world import World
+from streaming.world import World, given_world
 from tests.integrations.lightning_app import IdModel, features, fit
 
 _LAUNCHER_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE")
@@ -80,18 +80,25 @@ def test_composer_passes_its_dist_world(
     assert dict(os.environ) == before
 
 
-def test_a_class_that_cannot_take_the_world_is_refused(ids_data: str) -> None:
-    class Fixed(StreamingDataset):
-        def __init__(self, *, local: str, batch_size: int) -> None:
-            super().__init__(local=local, batch_size=batch_size)
+def test_a_class_that_cannot_take_the_world_gets_it_context_locally(ids_data: str) -> None:
+    """A fixed-signature class (as the mosaicml-signature readers) is built inside
+    `given_world`: it gets the trainer's world, nothing is written to ``os.environ``, and a
+    dataset built after the block detects its world again."""
 
-    with pytest.raises(TypeError, match=r"test_contract.*Fixed does not take `world=`, so the "
-                       "adapter cannot give it the trainer's ranks"):  # fmt: skip
-        build_dataset(Fixed, World.of(0, 1), local=ids_data, batch_size=4)
+    class Fixed(StreamingDataset):
+        def __init__(self, *, local: str, batch_size: int, shuffle: bool = False) -> None:
+            super().__init__(local=local, batch_size=batch_size, shuffle=shuffle)
+
+    before = dict(os.environ)
+    built = build_dataset(Fixed, World.of(1, 2), local=ids_data, batch_size=4)
+    assert built.world == World.of(1, 2).rank_world()
+    assert dict(os.environ) == before
+    assert StreamingDataset(local=ids_data, batch_size=4).world == World.detect()
     with pytest.raises(TypeError, match=r"`world` is set by the adapter from the trainer's ranks"):
         build_dataset(StreamingDataset, World.of(0, 1), local=ids_data, world=World.of(0, 1))
-    with pytest.raises(TypeError, match=r"does not take `world=`"):
-        fit(ids_data, max_epochs=1, dataset_class=Fixed)
+    with pytest.raises(TypeError, match=r"given_world needs a World"):
+        with given_world((0, 1)):  # type: ignore[arg-type]
+            pass
 
 
 def _cursor(ids_data: str, **kwargs: Any) -> CursorDataset:
