@@ -84,7 +84,7 @@ def child(dirname: str, method: str) -> dict[str, Any]:
         from streaming.format.index import INDEX_BASENAME, read_index
         from streaming.format.reader import shard_from_entry
 
-        def open_shards(dirname, validate_hash=None, allow_unsafe_types=False, meta_dir=None):
+        def open_shards(dirname, validate_hash=None, allow_unsafe_types=False, **_: Any):
             index_path = os.path.join(dirname, INDEX_BASENAME)
             obj = read_index(index_path)
             return [

@@ -16,9 +16,12 @@ the first error raised is the one the dict-based reader raises, word for word.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import operator
 import os
 import re
+import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -245,10 +248,91 @@ class _Builder:
         self.layout_first: list[int] = []
 
     def run(self) -> IndexTable:
-        for a in range(0, len(self.raws), _CHUNK):
-            self._chunk(a, self.raws[a : a + _CHUNK])
+        n = len(self.raws)
+        firsts = list(range(0, n, _CHUNK))
+        for a in firsts:
+            self._place(a, self.raws[a : a + _CHUNK])
+        workers = _workers(len(firsts))
+        if workers > 1:
+            self._run_parallel(firsts, workers)
+        else:
+            for a in firsts:
+                self._chunk(a)
         self.raws = []
         return IndexTable(self.path, self.cols, self.layout_first)
+
+    def _run_parallel(self, firsts: list[int], workers: int) -> None:
+        """Decode the chunks in forked worker processes (they inherit the index bytes); merge
+        and check them here, in order. A chunk a worker could not decode is redone here (which
+        raises the error the serial path raises)."""
+        global _FORK_BUF
+        cols = self.cols
+        spans = []
+        for a in firsts:
+            last = min(a + _CHUNK, len(self.raws)) - 1
+            spans.append((int(cols["start"][a]), int(cols["start"][last] + cols["length"][last])))
+        _FORK_BUF = self.buf
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork: checked single-threaded
+                pool = multiprocessing.get_context("fork").Pool(workers)
+            with pool:
+                for a, part in zip(firsts, pool.imap(_decode_span, spans), strict=True):
+                    if isinstance(part, str):
+                        self._chunk(a)  # raises, as the serial path does
+                    else:
+                        self._merge(a, part)
+        finally:
+            _FORK_BUF = None
+
+    def _place(self, a: int, chunk: list) -> None:
+        lens = np.fromiter(map(len, chunk), np.int64, len(chunk))
+        self.cols["length"][a : a + len(chunk)] = lens
+        self.cols["start"][a : a + len(chunk)] = self._starts(chunk, lens)
+
+    def _chunk(self, a: int) -> None:
+        chunk = self.raws[a : a + _CHUNK]
+        text = b"[" + b",".join(chunk) + b"]"
+        part = _decode(text)
+        if part == "unicode":
+            text.decode("utf-8")  # raises UnicodeDecodeError: the lenient reader then decides
+        if part == "types":
+            try:
+                _ENTRIES.decode(text)
+            except msgspec.ValidationError as err:
+                self._check_one_by_one(a, len(chunk), err)  # raises
+        if part == "overflow":
+            self._check_one_by_one(a, len(chunk), None)  # raises
+        assert not isinstance(part, str)
+        self._merge(a, part)
+
+    def _merge(self, a: int, part: dict[str, Any]) -> None:
+        """Put a decoded chunk's columns in place, give its layouts their ids, and check every
+        shard the cheap checks flag with the per-shard validator (in order)."""
+        cols = self.cols
+        k = len(part["samples"])
+        ids = np.array(
+            [
+                self.layouts[key] if key in self.layouts else self._new_layout(key, a + first)
+                for key, first in zip(part["keys"], part["firsts"], strict=True)
+            ],
+            np.int64,
+        )
+        layout = ids[part["local"]]
+        cols["layout"][a : a + k] = layout
+        ok = np.array(self.layout_ok, bool)[layout]
+        cols["fmt"][a : a + k] = np.array(self.layout_fmt, np.uint8)[layout]
+        compressed = np.array(self.layout_compressed, bool)[layout]
+        samples, raw_bytes, zip_bytes = part["samples"], part["raw_bytes"], part["zip_bytes"]
+        cols["samples"][a : a + k] = samples
+        cols["raw_bytes"][a : a + k] = raw_bytes
+        cols["zip_bytes"][a : a + k] = zip_bytes
+        flags = ~ok | (compressed != (zip_bytes >= 0))
+        flags |= (samples < 0) | (samples > MAX_FILE_BYTES)
+        flags |= (raw_bytes < 0) | (raw_bytes > MAX_FILE_BYTES) | (zip_bytes > _MAX_ZIP_BYTES)
+        flags |= (zip_bytes < -1) | part["odd"]
+        for j in np.flatnonzero(flags):
+            self._check_flagged(a + int(j))
 
     def _addr(self, raw: Any) -> int:
         return np.frombuffer(raw, np.uint8).ctypes.data - self.base
@@ -279,59 +363,6 @@ class _Builder:
                 return False
             commas += byte == ord(",")
         return bool(np.all(commas == 1))
-
-    def _chunk(self, a: int, chunk: list) -> None:
-        k = len(chunk)
-        lens = np.fromiter(map(len, chunk), np.int64, k)
-        cols = self.cols
-        cols["length"][a : a + k] = lens
-        cols["start"][a : a + k] = self._starts(chunk, lens)
-        text = b"[" + b",".join(chunk) + b"]"
-        if not text.isascii():  # msgspec does not check the UTF-8 of what it skips; json does
-            text.decode("utf-8")
-        try:
-            entries = _ENTRIES.decode(text)
-        except msgspec.ValidationError as err:
-            self._check_one_by_one(a, k, err)  # raises
-        # Every per-shard step is a C-level map (attrgetter, bytes.join, dict.get): at a
-        # million shards, each Python-level step per shard costs a tenth of a second.
-        keys = list(map(b"\0".join, map(_SHARED_GET, entries)))
-        ids = list(map(self.layouts.get, keys))
-        if None in ids:
-            known = self.layouts
-            ids = [
-                n if n is not None else known[key] if key in known else self._new_layout(key, a + j)
-                for j, (n, key) in enumerate(zip(ids, keys, strict=True))
-            ]
-        layout = np.array(ids, np.int64)
-        cols["layout"][a : a + k] = layout
-        ok = np.array(self.layout_ok, bool)[layout]
-        cols["fmt"][a : a + k] = np.array(self.layout_fmt, np.uint8)[layout]
-        compressed = np.array(self.layout_compressed, bool)[layout]
-        raws = list(map(_RAW_DATA, entries))
-        zips = list(map(_ZIP_DATA, entries))
-        try:
-            samples = np.fromiter(map(_SAMPLES, entries), np.int64, k)
-            raw_bytes = np.fromiter(map(_BYTES, raws), np.int64, k)
-            if zips.count(None) == k:
-                zip_bytes = np.full(k, -1, np.int64)
-            else:
-                zip_bytes = np.array([-1 if z is None else z.bytes for z in zips], np.int64)
-        except OverflowError:  # an integer past int64: the shards are checked one by one
-            self._check_one_by_one(a, k, None)
-        cols["samples"][a : a + k] = samples
-        cols["raw_bytes"][a : a + k] = raw_bytes
-        cols["zip_bytes"][a : a + k] = zip_bytes
-        flags = ~ok | (compressed != (zip_bytes >= 0))
-        flags |= (samples < 0) | (samples > MAX_FILE_BYTES)
-        flags |= (raw_bytes < 0) | (raw_bytes > MAX_FILE_BYTES) | (zip_bytes > _MAX_ZIP_BYTES)
-        flags |= zip_bytes < -1
-        flags |= _odd_names(list(map(_BASENAME, raws)))
-        if compressed.any():
-            flags |= _odd_names([z.basename if z is not None else "x" for z in zips])
-        del entries, raws, zips
-        for j in np.flatnonzero(flags):
-            self._check_flagged(a + int(j))
 
     def _new_layout(self, key: bytes, i: int) -> int:
         """Register the combination of shared fields `key`, first seen at shard `i`, and
@@ -391,3 +422,75 @@ def _odd_names(names: list[str]) -> np.ndarray:
     ):
         return np.zeros(len(names), bool)
     return np.array([_SAFE_NAME.fullmatch(n) is None or n == INDEX_BASENAME for n in names], bool)
+
+
+#: The index bytes, for the forked workers of `_Builder._run_parallel` (set only meanwhile).
+_FORK_BUF: Any = None
+#: Shards from which an index is decoded in parallel, and the most worker processes.
+PARALLEL_MIN_SHARDS = 4 * _CHUNK
+MAX_WORKERS = 8
+
+
+def _workers(chunks: int) -> int:
+    """How many processes decode the chunks: one (this one) unless the index is large, this
+    process has several CPUs and forking is safe (one thread, not a daemon, fork available)."""
+    if (
+        chunks * _CHUNK < PARALLEL_MIN_SHARDS
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return 1
+    if threading.active_count() > 1 or multiprocessing.current_process().daemon:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cpus, chunks))
+
+
+def _decode_span(span: tuple[int, int]) -> dict[str, Any] | str:
+    start, end = span
+    return _decode(b"[" + _FORK_BUF[start:end] + b"]")
+
+
+def _decode(text: bytes) -> dict[str, Any] | str:
+    """The columns of one chunk (a JSON array of entries), or what stopped it: ``"unicode"``
+    (bad UTF-8), ``"types"`` (msgspec refused a value), ``"overflow"`` (an integer past 64 bits).
+    Every per-shard step is a C-level map: at a million shards a Python step costs 0.1 s."""
+    if not text.isascii():  # msgspec does not check the UTF-8 of what it skips; json does
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            return "unicode"
+    try:
+        entries = _ENTRIES.decode(text)
+    except msgspec.ValidationError:
+        return "types"
+    k = len(entries)
+    keys = list(map(b"\0".join, map(_SHARED_GET, entries)))
+    unique = dict.fromkeys(keys)
+    for n, key in enumerate(unique):
+        unique[key] = n
+    raws = list(map(_RAW_DATA, entries))
+    zips = list(map(_ZIP_DATA, entries))
+    try:
+        samples = np.fromiter(map(_SAMPLES, entries), np.int64, k)
+        raw_bytes = np.fromiter(map(_BYTES, raws), np.int64, k)
+        if zips.count(None) == k:
+            zip_bytes = np.full(k, -1, np.int64)
+        else:
+            zip_bytes = np.array([-1 if z is None else z.bytes for z in zips], np.int64)
+    except OverflowError:
+        return "overflow"
+    odd = _odd_names(list(map(_BASENAME, raws)))
+    if zips.count(None) != k:
+        odd |= _odd_names([z.basename if z is not None else "x" for z in zips])
+    return {
+        "keys": list(unique),
+        "firsts": [keys.index(key) for key in unique],
+        "local": np.fromiter(map(unique.__getitem__, keys), np.int64, k),
+        "samples": samples,
+        "raw_bytes": raw_bytes,
+        "zip_bytes": zip_bytes,
+        "odd": odd,
+    }

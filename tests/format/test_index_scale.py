@@ -296,3 +296,27 @@ def test_streaming_dataset_over_100k_shards_builds_few_readers(tmp_path, entries
         assert sorted(ds.shards.parts[0]._built) == [0]
         assert ds.shards[K].entry == _entry(K)
     assert any(n.endswith(".cols") for n in os.listdir(meta_dir(str(data))))
+
+
+def test_serial_and_parallel_decoding_agree(tmp_path, entries, monkeypatch):
+    from streaming.format import index_table
+
+    edited = list(entries)
+    edited[K] = json.dumps(_edit(_entry(K), "e['raw_data']['basename'] = 'é/x.mds'")).encode()
+    path = _write(tmp_path, edited)
+    tables = []
+    for workers in (1, 2):
+        monkeypatch.setattr(index_table, "MAX_WORKERS", workers)
+        monkeypatch.setattr(index_table, "_workers", lambda chunks, w=workers: w)
+        tables.append(read_table(str(path)))
+        assert tables[-1].entry(K)["raw_data"]["basename"] == "é/x.mds"
+        edited[K + 1] = json.dumps(_edit(_entry(K + 1), "e['samples'] = 'x'")).encode()
+        _write(tmp_path, edited)
+        with pytest.raises(IndexFormatError, match=f"shard {K + 1}: 'samples' must be"):
+            read_table(str(path))
+        edited[K + 1] = entries[K + 1]
+        _write(tmp_path, edited)
+    serial, parallel = tables
+    for name, column in serial.columns.items():
+        assert np.array_equal(parallel.columns[name], column), name
+    assert serial.layout_first == parallel.layout_first == [0]
