@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from streaming.format.reader import open_shards
+from streaming.format.shard_list import shard_samples
 
 
 class LocalDataset:
@@ -50,7 +51,7 @@ class LocalDataset:
             from streaming.cache.verified import attach
 
             attach(self.shards)
-        self.samples_per_shard = np.array([s.samples for s in self.shards], np.int64)
+        self.samples_per_shard = shard_samples(self.shards)  # the index's column: no reader built
         self._ends = list(accumulate(int(n) for n in self.samples_per_shard))
         self._starts = [0, *self._ends[:-1]]
         self.num_samples = self._ends[-1] if self._ends else 0

@@ -276,14 +276,24 @@ class _Builder:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # fork: checked single-threaded
                 pool = multiprocessing.get_context("fork").Pool(workers)
-            with pool:
-                for a, part in zip(firsts, pool.imap(_decode_span, spans), strict=True):
-                    if isinstance(part, str):
-                        self._chunk(a)  # raises, as the serial path does
-                    else:
-                        self._merge(a, part)
+            try:
+                # All results are taken before any is merged: a merge may raise (a bad shard),
+                # and terminating a pool whose task feeder is still writing can hang.
+                parts: list = pool.map(_decode_span, spans, chunksize=1)
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
         finally:
             _FORK_BUF = None
+        for n, a in enumerate(firsts):
+            part, parts[n] = parts[n], None
+            if isinstance(part, str):
+                self._chunk(a)  # raises, as the serial path does
+            else:
+                self._merge(a, part)
 
     def _place(self, a: int, chunk: list) -> None:
         lens = np.fromiter(map(len, chunk), np.int64, len(chunk))
