@@ -10,7 +10,7 @@ flips in whole shards rarely land). Anything but a `FormatError` fails the examp
 ``FileNotFoundError`` unless the index was mutated (it may then name a file that is not there).
 
 Bounds: ``RLIMIT_AS`` of 3 GiB on the child, an alarm of 5 s per example, and the child's peak
-RSS (``ru_maxrss``) must stay under 1 GiB: a size read from corrupt bytes and believed, or a
+RSS (``VmHWM``) must stay under 1 GiB: a size read from corrupt bytes and believed, or a
 bomb, would pass one of them. Hypothesis is derandomized, so CI sees the same examples.
 """
 
@@ -246,7 +246,10 @@ def _child(root: str) -> None:  # noqa: C901 - one self-contained fuzz run
     mutated_values()
     mutated_shard_files()
     oversized_declared_sizes()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM is this process image's own peak RSS. ru_maxrss is not: Linux carries the parent's
+    # peak over fork and exec, so in a long pytest run it reported the test runner's size.
+    with open("/proc/self/status") as f:
+        peak_kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
     print(count[0], peak_kib * 1024)
 
 
