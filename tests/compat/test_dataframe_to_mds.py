@@ -34,10 +34,11 @@ def moto_server() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def spark(moto_server: Any) -> Iterator[Any]:
-    from tests.storage.s3.server import aws_environment
+    from tests.storage.s3.server import AWS_ENV, aws_environment
 
-    with aws_environment(moto_server.endpoint):  # inherited by the JVM and its executors
-        session = spark_session("streaming-compat-tests")
+    env = {**AWS_ENV, "AWS_ENDPOINT_URL": moto_server.endpoint}
+    with aws_environment(moto_server.endpoint):  # the JVM, if this session launches it
+        session = spark_session("streaming-compat-tests", env=env)  # and the executors
     yield session
     session.stop()
 
