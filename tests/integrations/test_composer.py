@@ -1,5 +1,5 @@
 """`build_dataspec` under Composer: a run that crashes and resumes from a checkpoint trains
-exactly the samples of an uninterrupted run, in order (../shared/spec/integrations.md §2).
+exactly the samples of an uninterrupted run, in order.
 
 A crash is a `Crash` raised after a batch; the run resumes from the last checkpoint before it in
 a fresh Trainer (fresh processes for 2 ranks). Runs last 3 epochs of 15 batches.

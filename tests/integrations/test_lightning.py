@@ -1,5 +1,5 @@
 """`StreamingDataModule`: a run that crashes and resumes from a checkpoint trains exactly the
-samples of an uninterrupted run, in order, under each trap of ../shared/spec/integrations.md §1.
+samples of an uninterrupted run, in order, under each trap of Lightning we know of.
 
 A crash is a `Crash` raised after a step (or, under DDP, `max_steps`); the run resumes from the
 last checkpoint before it in a fresh Trainer (fresh processes for DDP). The ids trained up to the
