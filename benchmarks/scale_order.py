@@ -1,0 +1,180 @@
+"""Node-scale epoch order benchmark (issue 12, item 5, cases (a), (b) and (d)): ours against
+mosaicml-streaming 0.13.0 (and litdata for (d)), each in its own venv, in one run.
+
+    .venv/bin/python benchmarks/scale_order.py [--cases node,part,first] [--samples 100000000]
+        [--part-samples 1000000000] [--first-samples 1000000,100000000]
+
+* ``node`` (a): one node of 8 ranks x 8 workers, all 64 processes for real, 10^8 samples in
+  100,000 shards of 1,000, py1e, default seed, batch 256 (`scale_order_node.py`).
+* ``part`` (b): node 0's and node 7's parts of a 10^9-sample epoch on 8 nodes (8 canonical
+  nodes, py1e defaults), each computed by one process into a memory-mapped file
+  (`scale_order_ours.py part`); the peer's memory for the same epoch is estimated from its
+  arrays (`peer_estimate`), not run.
+* ``first`` (d): construct + first sample, and the same after ``load_state_dict`` at 90% of the
+  epoch, at 10^6 and 10^8 samples, ours vs mosaic vs litdata, each in a fresh process in its own
+  venv (`scale_order_first.py`).
+
+Results: ``OUT/scale_order.json`` (every figure), ``scale_order.md`` (the tables) and
+``scale_order.png``; ``--out`` defaults to ``benchmarks/results``. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import scale_order_node  # noqa: E402
+import scale_order_report  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def python_of(lib: str) -> str:
+    """The interpreter of the library's venv (the peers' are built once and cached)."""
+    if lib == "ours":
+        return str(REPO / ".venv" / "bin" / "python")
+    out = subprocess.run(["bash", str(REPO / "scripts" / "peer_venv.sh"), lib],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout  # fmt: skip
+    return str(Path(out.strip().splitlines()[-1]) / "bin" / "python")
+
+
+def free_gb() -> float:
+    with open("/proc/meminfo") as f:
+        info = {line.split(":")[0]: int(line.split()[1]) for line in f}
+    return info["MemAvailable"] / 1e6
+
+
+# ---- case (b) ---------------------------------------------------------------------------------
+
+
+def peer_estimate(samples: int, nodes: int, ranks: int, workers: int) -> dict[str, Any]:
+    """What the peer's ``generate_work`` would hold for an epoch of `samples` on `nodes` nodes.
+
+    It builds the whole epoch for every node in the local leader of each node: int64 arrays of
+    the full sample count at once. The figures below count only the arrays that are alive
+    together at its peak (py1e + relaxed partition + random batching), never less than that.
+    """
+    n8 = samples * 8
+    arrays = {
+        "small_per_big (resample_streams: concatenated sample IDs, int64)": n8,
+        "shuffle: py1e positions (float64) + argsort result (int64)": 2 * n8,
+        "shuffle: the returned permutation (int64)": n8,
+        "partition: the epoch's (nodes, ranks, workers, batches, batch) int64 array": n8,
+        "random batching: np.where(big_ids != -1, shuffle[big_ids], -1) result, int64": n8,
+    }
+    return {
+        "samples": samples,
+        "arrays_bytes": arrays,
+        "lower_bound_gb": sum(arrays.values()) / 1e9,
+        "shared_memory_gb": n8 / 1e9,
+        "note": "every node's leader computes all nodes' order and keeps its node's slice",
+    }
+
+
+def case_part(args, pythons: dict[str, str]) -> dict[str, Any]:
+    """Case (b): node 0's and node 7's parts of a 10^9-sample epoch on 8 nodes."""
+    result: dict[str, Any] = {"case": "part", "samples": args.part_samples, "runs": []}
+    for node in args.part_nodes:
+        path = Path(tempfile.mkdtemp(prefix="part-", dir=args.scratch)) / f"node{node}.npy"
+        cmd = [pythons["ours"], str(HERE / "scale_order_ours.py"), "part",
+               "--samples", str(args.part_samples), "--node", str(node), "--file", str(path),
+               "--topology", "8x8x8", "--canonical", "8", "--impl", args.impl]  # fmt: skip
+        log(f"(b) node {node} of 8, {args.part_samples:,} samples; free {free_gb():.1f} GB, "
+            f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+        load = os.getloadavg()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        path.parent.rmdir() if path.parent.exists() and not any(path.parent.iterdir()) else None
+        if proc.returncode:
+            raise RuntimeError(f"(b) node {node} failed:\n{proc.stderr[-3000:]}")
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        row["load_at_start"] = load
+        result["runs"].append(row)
+        log(f"(b) node {node}: {row['seconds']:.1f} s wall ({row['cpu_s']:.1f} s CPU), peak RSS "
+            f"{row['peak_rss_mb']:,.0f} MB (anon {row['peak_anon_mb']:,.0f} MB), "
+            f"file {row['file_mb']:,.0f} MB")  # fmt: skip
+    node0 = next((r for r in result["runs"] if r["node"] == 0), None)
+    if node0 is not None:
+        result["targets"] = {
+            "node 0 <= 20 s": node0["seconds"] <= 20,
+            "node 0 peak RSS <= 4 GB": node0["peak_rss_mb"] <= 4000,
+        }
+    result["peer"] = peer_estimate(args.part_samples, 8, 8, 8)
+    return result
+
+
+# ---- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases", default="node,part,first", help="comma-separated: node,part,first")
+    p.add_argument("--libs", default="ours,mosaic", help="(a): ours,mosaic")
+    p.add_argument("--first-libs", default="ours,mosaic,litdata", help="(d)")
+    p.add_argument("--samples", type=int, default=100_000_000, help="(a): samples")
+    p.add_argument("--part-samples", type=int, default=1_000_000_000, help="(b): samples")
+    p.add_argument("--part-nodes", default="0,7", help="(b): which nodes' parts")
+    p.add_argument("--first-samples", default="1000000,100000000", help="(d): sizes")
+    p.add_argument("--repeat", type=int, default=3, help="(d): runs per figure (median)")
+    p.add_argument("--impl", choices=["real", "standin"], default="real",
+                   help="ours' node order: the project's, or a whole-epoch stand-in")  # fmt: skip
+    p.add_argument("--pss-interval", type=float, default=0.5, help="(a): PSS sampling period")
+    p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--scratch", default=None, help="default: benchmarks/out/scale-order")
+    p.add_argument("--update", action="store_true", help="keep other cases of OUT's json")
+    args = p.parse_args(argv)
+    args.libs = args.libs.split(",")
+    args.first_libs = args.first_libs.split(",")
+    args.part_nodes = [int(x) for x in args.part_nodes.split(",")]
+    args.first_samples = [int(x) for x in args.first_samples.split(",")]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    args.scratch = args.scratch or str(HERE / "out" / "scale-order")
+    Path(args.scratch).mkdir(parents=True, exist_ok=True)
+    cases = args.cases.split(",")
+    unknown = set(cases) - {"node", "part", "first"}
+    if unknown:
+        p.error(f"unknown case(s) {sorted(unknown)}")
+    pythons = {lib: python_of(lib) for lib in {"ours", *args.libs, *args.first_libs}}
+    path = out / "scale_order.json"
+    results: dict[str, Any] = json.loads(path.read_text()) if args.update and path.exists() else {}
+    meta = {
+        "command": " ".join(["python", "benchmarks/scale_order.py", *(argv or sys.argv[1:])]),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "mem_available_gb": free_gb(),
+        "load_at_start": os.getloadavg(),
+    }
+    for case in cases:
+        if case == "node":
+            results["node"] = scale_order_node.case_node(args, pythons, log)
+        elif case == "part":
+            results["part"] = case_part(args, pythons)
+        else:
+            import scale_order_first
+
+            results["first"] = scale_order_first.case_first(args, pythons, log)
+        results.setdefault("meta", {})[case] = meta
+        path.write_text(json.dumps(results, indent=1) + "\n")
+    md = scale_order_report.markdown(results)
+    (out / "scale_order.md").write_text(md)
+    scale_order_report.plot(results, out / "scale_order.png")
+    log(f"wrote {path}, scale_order.md, scale_order.png")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
