@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--part-nodes", default="0,7", help="(b): which nodes' parts")
     p.add_argument("--first-samples", default="1000000,100000000", help="(d): sizes")
     p.add_argument("--repeat", type=int, default=3, help="(d): runs per figure (median)")
+    p.add_argument("--first-timeout", type=float, default=600, help="(d): seconds per process")
     p.add_argument("--impl", choices=["real", "standin"], default="real",
                    help="ours' node order: the project's, or a whole-epoch stand-in")  # fmt: skip
     p.add_argument("--pss-interval", type=float, default=0.5, help="(a): PSS sampling period")

@@ -95,13 +95,13 @@ def _first_md(r: dict[str, Any]) -> list[str]:
             cells = {lib: r["table"].get(f"{size}/{case}/{lib}") for lib in libs}
             fmt = [f"{cells[lib] * 1e3:,.1f} ms" if cells[lib] else "n/a" for lib in libs]
             ours, mosaic, lit = (cells.get(k) for k in ("ours", "mosaic", "litdata"))
-            lines.append(
-                f"| {size:,} | {'first' if case == 'first' else 'after resume at 90%'} | "
-                + " | ".join(fmt)
-                + f" | {ours / mosaic:.2f}x |"
-                if ours and mosaic
-                else " | |"
-            )
+            ratios = [f"{ours / other:.2f}x" if ours and other else "" for other in (mosaic, lit)]
+            label = "first" if case == "first" else "after resume at 90%"
+            lines.append(f"| {size:,} | {label} | " + " | ".join(fmt + ratios) + " |")
+    t = r.get("targets", {})
+    lines += ["", "Targets (ours): " + ", ".join(f"{k}{_ok(v)}" for k, v in t.items()) + "."]
+    same = r.get("ours_mosaic_same_labels")
+    lines += [f"Ours' first and resumed samples equal mosaic's: **{same}**."]
     return lines
 
 
