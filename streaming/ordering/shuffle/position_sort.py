@@ -104,8 +104,11 @@ class _Sweep:
     def read(self, begin: int, end: int, first: int, last: int) -> None:
         """Split block ``[begin, end)``, whose samples fall in windows `first` to `last`, by
         window (in index order), and set the pieces aside."""
-        values = self.positions[begin:end]
-        ids = self.ids[begin:end]
+        self.read_values(self.positions[begin:end], self.ids[begin:end], first, last)
+
+    def read_values(self, values: NDArray[np.float64], ids: NDArray, first: int, last: int) -> None:
+        """`read` for a block given by its positions and IDs (for callers that draw positions
+        block by block instead of holding them all): they are copied, never kept."""
         if first == last:
             self.waiting.setdefault(first, []).append((values.copy(), ids.copy()))
             return
@@ -183,3 +186,6 @@ def _order_ties_as_argsort(
     rank = np.empty_like(written)
     rank[written] = np.arange(len(written))
     ids[where] = ids[where][rank]
+
+
+PositionSweep = _Sweep  # the sweep, for callers that feed it positions as they are drawn

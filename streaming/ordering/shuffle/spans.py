@@ -204,6 +204,24 @@ def order_spans_for_epoch(
     span starts) is enough to write the epoch's IDs directly (`segment_positions`), as
     `dtype` (which must hold the sample count).
     """
+    first_ids, span_sizes, part_bounds, epoch_rng = plan_epoch_spans(
+        shard_sizes, num_canonical_nodes, seed, epoch
+    )
+    ids = segment_positions(first_ids, span_sizes, dtype)
+    return EpochSpans(ids, span_sizes, part_bounds, epoch_rng)
+
+
+def plan_epoch_spans(
+    shard_sizes: ArrayLike, num_canonical_nodes: int, seed: int, epoch: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], np.random.Generator]:
+    """`order_spans_for_epoch` without the sample IDs: O(spans), whatever the sample count.
+
+    Returns:
+        ``(first_ids, span_sizes, part_bounds, epoch_rng)``: each span's first sample ID and
+        size, in this epoch's span order (span ``i`` holds IDs ``first_ids[i] + arange(
+        span_sizes[i])`` before any shuffle inside it), the spans of each part, and
+        ``rng(seed + epoch)`` after the draws that ordered the spans.
+    """
     sizes = check_shard_sizes(shard_sizes)
     num_parts = check_num_canonical_nodes(num_canonical_nodes)
     shard_order = make_rng(seed).permutation(len(sizes))  # the peer's run_rng.shuffle(spans)
@@ -217,5 +235,4 @@ def order_spans_for_epoch(
     first_ids += span_layout_starts - shard_layout_starts[shard]
     epoch_rng = make_rng(seed, epoch)
     order = shuffle_span_orders(epoch_rng, part_bounds)
-    ids = segment_positions(first_ids[order], span_sizes[order], dtype)
-    return EpochSpans(ids, span_sizes[order], part_bounds, epoch_rng)
+    return first_ids[order], span_sizes[order], part_bounds, epoch_rng

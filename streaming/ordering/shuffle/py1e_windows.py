@@ -1,0 +1,182 @@
+"""py1e for some canonical nodes only, each produced window by window.
+
+`shuffle_py1e` draws from one generator, node after node: for each canonical node, the shuffle of
+every span, then every span's window and jitter (`draw_positions`), then the sort by position.
+A physical node that serves only some canonical nodes still has to make every draw of the nodes
+before its own, to reach their state; it makes them on small scratch buffers (the draws of
+``rng.shuffle`` depend only on the length, those of ``uniform`` only on the count: ``random``
+with ``out=`` makes the same ones), and builds no per-sample array for a node it does not own.
+`start_nodes` does that pass once and captures, for each owned node, the generator where its
+shuffles start and where its positions start.
+
+Then each owned node is produced by a source that tells how many of its leading sorted samples
+(rows) are final:
+
+* `WholeNode` draws the node's positions and sorts it in one go (`sort_by_position`).
+* `WindowedNode` draws positions span by span and sorts them with `sort_by_position`'s sweep as
+  they become final. A span's samples move back by at most ``(high - 1) / 2`` (``high`` the
+  largest window, ``int(1.25 * block_size)``), so once the spans up to index ``X`` are drawn,
+  every position below ``X - high / 2`` is final. Its first rows are final after about ``high``
+  samples' draws, whatever the node's size. On a resume it starts at the first row it is asked
+  for: the spans that lie wholly before are drawn on scratch and not sorted.
+
+Equal positions are ordered as ``np.argsort`` of the whole node orders them, which no window can
+know: when a window holds equal positions, `WindowedNode` computes its node with `WholeNode`
+instead (the rows already final are the same either way).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from streaming.ordering.shuffle.position_sort import sort_by_position
+from streaming.ordering.shuffle.py1e import draw_positions
+from streaming.ordering.shuffle.spans import (
+    part_sample_bounds,
+    plan_epoch_spans,
+    segment_positions,
+    shuffle_segments,
+)
+
+WINDOW_BITS = 17  # the sweep's windows of position values, as sort_by_position's
+DRAW_SAMPLES = 1 << 18  # samples whose positions a WindowedNode draws per step
+
+
+@dataclass(frozen=True)
+class Py1ePlan:
+    """The epoch's spans (O(spans)) and the generator after the span orders were drawn."""
+
+    first_ids: NDArray[np.int64]  # each span's first ID, spans in this epoch's order
+    span_sizes: NDArray[np.int64]
+    part_bounds: NDArray[np.int64]  # canonical node c owns spans part_bounds[c]:part_bounds[c+1]
+    sample_bounds: list[int]  # canonical node c owns samples [bounds[c], bounds[c + 1])
+    rng: np.random.Generator
+    low: int
+    high: int
+
+    def node_spans(self, node: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``(first_ids, span_sizes)`` of canonical node `node`'s spans."""
+        begin, end = int(self.part_bounds[node]), int(self.part_bounds[node + 1])
+        return self.first_ids[begin:end], self.span_sizes[begin:end]
+
+
+def plan_py1e(
+    shard_sizes: ArrayLike, num_canonical_nodes: int, seed: int, epoch: int, block_size: int
+) -> Py1ePlan:
+    """`Py1ePlan` for py1e over these shuffle units (raises py1e's errors)."""
+    first_ids, span_sizes, part_bounds, rng = plan_epoch_spans(
+        shard_sizes, num_canonical_nodes, seed, epoch
+    )
+    num_samples = int(span_sizes.sum())
+    if num_samples < num_canonical_nodes:
+        raise ValueError(
+            f"py1e cannot give each of the {num_canonical_nodes} canonical nodes a sample: the "
+            f"dataset has only {num_samples}. Check the shard sizes in index.json, or lower "
+            f"num_canonical_nodes."
+        )
+    if block_size < 1:
+        raise ValueError(f"py1e needs a shuffle block_size of at least 1, got {block_size}")
+    bounds = part_sample_bounds(num_samples, num_canonical_nodes)
+    low, high = int(0.75 * block_size), int(1.25 * block_size)
+    return Py1ePlan(first_ids, span_sizes, part_bounds, bounds, rng, low, high)
+
+
+@dataclass
+class NodeStart:
+    """An owned canonical node after its shuffles: its samples, and the generator states."""
+
+    node: int
+    first_ids: NDArray[np.int64]
+    span_sizes: NDArray[np.int64]
+    ids: NDArray[np.signedinteger]  # the node's IDs, each span shuffled (not yet sorted)
+    shuffle_rng: np.random.Generator  # where the node's shuffles start
+    positions_rng: np.random.Generator  # where its positions start
+
+
+def skip_shuffles(rng: np.random.Generator, span_sizes: NDArray[np.int64]) -> None:
+    """Make the draws of `shuffle_segments` over spans of these sizes, on a scratch buffer."""
+    scratch = np.empty(int(span_sizes.max(initial=0)), np.int8)
+    for size in span_sizes.tolist():
+        if size > 1:
+            rng.shuffle(scratch[:size])
+
+
+def skip_positions(
+    rng: np.random.Generator, span_sizes: NDArray[np.int64], low: int, high: int
+) -> bool:
+    """Make the draws of `draw_positions` over spans of these sizes, on a scratch buffer.
+
+    Returns whether some span was larger than its window (`draw_positions`'s `clipped`)."""
+    scratch = np.empty(int(span_sizes.max(initial=0)), np.float64)
+    clipped = False
+    for size in span_sizes.tolist():
+        clipped |= int(rng.integers(low, high)) < size
+        rng.random(out=scratch[:size])  # uniform(lower, upper, size) draws one double each
+    return clipped
+
+
+def start_nodes(
+    plan: Py1ePlan, owned: list[int], dtype: type[np.signedinteger]
+) -> tuple[list[NodeStart], bool]:
+    """The one pass over canonical nodes ``0 .. max(owned)``: owned nodes are shuffled for real,
+    the others' draws made on scratch.
+
+    Returns:
+        ``(starts, clipped)``: a `NodeStart` per owned node (in `owned`'s order), and whether a
+        span of a node passed over was larger than its window.
+    """
+    rng, clipped = plan.rng, False
+    starts: dict[int, NodeStart] = {}
+    last = max(owned)
+    for node in range(last + 1):
+        first_ids, sizes = plan.node_spans(node)
+        if node in owned:
+            shuffle_rng = copy.deepcopy(rng)
+            ids = segment_positions(first_ids, sizes, dtype)
+            shuffle_segments(rng, ids, sizes)
+            starts[node] = NodeStart(node, first_ids, sizes, ids, shuffle_rng, copy.deepcopy(rng))
+        else:
+            skip_shuffles(rng, sizes)
+        if node != last:
+            clipped |= skip_positions(rng, sizes, plan.low, plan.high)
+    return [starts[node] for node in owned], clipped
+
+
+class WholeNode:
+    """A canonical node sorted in one go (`shuffle_py1e`'s own steps for one node).
+
+    `final_rows` is 0 until `step` has run, then the node's length; `ids` holds the sorted IDs.
+    """
+
+    def __init__(self, plan: Py1ePlan, start: NodeStart) -> None:
+        self.plan, self.start = plan, start
+        self.ids = start.ids
+        self.final_rows = 0
+        self.done = False
+        self.clipped = False
+
+    def step(self) -> None:
+        """Draw the node's positions and sort it."""
+        if self.done:
+            return
+        positions, self.clipped = draw_positions(
+            copy.deepcopy(self.start.positions_rng),
+            self.start.span_sizes.tolist(),
+            self.plan.low,
+            self.plan.high,
+        )
+        sort_by_position(self.ids, positions)
+        self.final_rows, self.done = len(self.ids), True
+
+    def recompute(self) -> None:
+        """Shuffle and sort the node from its start again (after its `ids` were overwritten)."""
+        ids = segment_positions(self.start.first_ids, self.start.span_sizes, self.ids.dtype)
+        shuffle_segments(copy.deepcopy(self.start.shuffle_rng), ids, self.start.span_sizes)
+        self.ids[:] = ids
+        del ids
+        self.done = False
+        self.step()

@@ -1,0 +1,254 @@
+"""`node_work`: one node's part of the epoch, alone and window by window, equals
+``generate_work(...)[node]`` exactly, publishes only final entries, and does not compute the other
+nodes' parts."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import ExitStack
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from streaming.ordering import node_order
+from streaming.ordering.batching import (
+    BatchingWarning,
+    MissingBatchSizeError,
+    OrderingSettings,
+    Topology,
+    generate_work,
+)
+from streaming.ordering.mixing import weigh_streams
+from streaming.ordering.mixing.weights import EmptyStreamError
+from streaming.ordering.node_order import NodeWork, node_work, worker_ready
+from streaming.ordering.shuffle import py1e_windows
+
+PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def small_windows() -> ExitStack:
+    """Windows, draws and writes of a few samples, so that small epochs publish early."""
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(py1e_windows, "WINDOW_BITS", 2))
+    stack.enter_context(mock.patch.object(py1e_windows, "DRAW_SAMPLES", 7))
+    stack.enter_context(mock.patch.object(node_order, "WRITE_ROWS_ENTRIES", 5))
+    return stack
+
+
+def fill_checked(work: NodeWork, expected: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Fill, checking at every publish that each worker's ready entries are final."""
+    out = np.full(work.shape, 99, work.dtype)
+    published: list[int] = []
+
+    def publish(k: int) -> None:
+        assert not published or k >= published[-1], published + [k]
+        published.append(k)
+        for rank in range(work.shape[0]):
+            for worker in range(work.shape[1]):
+                ready = worker_ready(k, work.shape, rank, worker)
+                got = out[rank, worker].ravel()[:ready].copy()
+                np.testing.assert_array_equal(got, expected[rank, worker].ravel()[:ready])
+
+    work.fill(out, publish)
+    assert published[-1] == out.size
+    return out, published
+
+
+def smallest_dtype(shard_sizes: list) -> np.dtype:
+    largest = sum(map(sum, shard_sizes)) - 1
+    return np.dtype(
+        next(t for t in (np.int8, np.int16, np.int32, np.int64) if largest <= np.iinfo(t).max)
+    )
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> dict:
+    layout = draw(
+        st.lists(st.lists(st.integers(0, 60), min_size=1, max_size=7), min_size=1, max_size=3)
+    )
+    totals = [sum(stream) for stream in layout]
+    weights = [
+        draw(
+            st.sampled_from([{}, {"choose": max(t // 2, 1)}, {"repeat": 1.5}, {"proportion": 0.5}])
+        )
+        for t in totals
+    ]
+    if any("proportion" in w for w in weights):
+        weights = [{"proportion": 1.0 / len(layout)}] * len(layout)
+    canonical = draw(st.integers(1, 8))
+    nodes = draw(st.sampled_from([1, 2, 3, 4, 8]))
+    ranks = draw(st.integers(1, 3))
+    replication = draw(st.sampled_from([None, 1, 2, ranks * nodes]))
+    kwargs = dict(
+        batch_size=draw(st.integers(1, 4)),
+        num_canonical_nodes=canonical,
+        partition_algo=draw(st.sampled_from(["orig", "relaxed"])),
+        shuffle=draw(st.booleans()),
+        shuffle_algo=draw(st.sampled_from(["py1e", "py1e", "py1e", "py1s"])),
+        shuffle_seed=draw(st.integers(0, 1000)),
+        shuffle_block_size=draw(st.integers(1, 80)),
+        initial_physical_nodes=draw(st.sampled_from([None, None, 1, 2, canonical])),
+    )
+    return dict(
+        layout=layout,
+        weights=weights,
+        epoch_size=draw(st.sampled_from([None, None, 50])),
+        kwargs=kwargs,
+        topology=Topology(nodes, ranks, draw(st.integers(1, 3))),
+        replication=replication,
+        epoch=draw(st.integers(0, 3)),
+        resume=draw(st.floats(0, 1.05)),
+        method=draw(st.sampled_from(["random"] * 5 + ["stratified"])),
+    )
+
+
+def make_settings(case: dict) -> OrderingSettings | None:
+    totals = [sum(stream) for stream in case["layout"]]
+    try:
+        weights = weigh_streams(totals, case["weights"], case["epoch_size"], 9176)
+    except (ValueError, ZeroDivisionError, EmptyStreamError):
+        return None
+    return OrderingSettings.from_weights(case["layout"], weights, **case["kwargs"])
+
+
+def run_case(case: dict, record: bool = True) -> list[bool]:
+    """Check every node of the case; returns which took the windowed path."""
+    settings_ = make_settings(case)
+    if settings_ is None:
+        return []
+    args = ("random" if case["method"] == "random" else case["method"], settings_)
+    topology, replication, epoch = case["topology"], case["replication"], case["epoch"]
+    total = sum(settings_.choose)
+    sample_in_epoch = int(case["resume"] * total)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            work = generate_work(*args, topology, epoch, sample_in_epoch, replication)
+        except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as error:
+            with pytest.raises(type(error)) as raised:
+                node_work(*args, topology, epoch, sample_in_epoch, replication, 0)
+            assert str(raised.value) == str(error)
+            if record:
+                event("error")
+            return []
+        windowed = []
+        for node in range(len(work)):
+            part = node_work(*args, topology, epoch, sample_in_epoch, replication, node)
+            assert part.dtype == smallest_dtype(case["layout"])
+            assert part.shape == work[node].shape
+            out, published = fill_checked(part, work[node])
+            np.testing.assert_array_equal(out, work[node])
+            if not part.windowed:
+                assert published == [out.size]
+            windowed.append(part.windowed)
+    if record:
+        event("windowed" if any(windowed) else "whole")
+    return windowed
+
+
+@PROPERTY
+@given(case=cases())
+def test_node_part_equals_generate_work(case: dict) -> None:
+    with small_windows():
+        run_case(case)
+
+
+@PROPERTY
+@given(case=cases())
+def test_node_part_equals_generate_work_default_windows(case: dict) -> None:
+    run_case(case)
+
+
+def test_cases_take_both_paths() -> None:
+    base = dict(
+        layout=[[30, 0, 25, 40]],
+        weights=[{}],
+        epoch_size=None,
+        topology=Topology(2, 2, 2),
+        replication=None,
+        epoch=1,
+        resume=0.3,
+        method="random",
+    )
+    kwargs = dict(batch_size=3, num_canonical_nodes=4, shuffle=True, shuffle_block_size=20)
+    with small_windows():
+        assert run_case({**base, "kwargs": kwargs}, False) == [True, True]
+        assert run_case({**base, "kwargs": {**kwargs, "shuffle": False}}, False) == [True, True]
+        assert (
+            run_case({**base, "kwargs": {**kwargs, "shuffle_algo": "py1br"}}, False) == [False] * 2
+        )
+        assert (
+            run_case({**base, "kwargs": {**kwargs, "num_canonical_nodes": 1}}, False) == [False] * 2
+        )
+        assert run_case({**base, "method": "per_stream", "kwargs": kwargs}, False) == [False, False]
+
+
+def test_smallest_dtype() -> None:
+    for total, dtype in [(128, np.int8), (129, np.int16), (32768, np.int16), (32769, np.int32)]:
+        settings_ = OrderingSettings([[total]], [total], [1.0], 4, 1)
+        assert node_work("random", settings_, Topology(1, 1, 1), 0, 0, None, 0).dtype == dtype
+
+
+def test_errors_are_generate_works() -> None:
+    settings_ = OrderingSettings([[10, 10]], [20], [1.0], None, 2)
+    with pytest.raises(MissingBatchSizeError, match="batch_size is None"):
+        node_work("random", settings_, Topology(2, 1, 1), 0, 0, None, 0)
+    settings_ = OrderingSettings([[10, 10]], [20], [1.0], 2, 2)
+    with pytest.raises(ValueError, match="drop_first=30 resumes past the end of the epoch"):
+        node_work("random", settings_, Topology(2, 1, 1), 0, 30, None, 0)
+    with pytest.raises(ValueError, match=r"node=2 is not a node of this run: it has 2 nodes"):
+        node_work("random", settings_, Topology(2, 1, 1), 0, 0, None, 2)
+    with pytest.raises(ValueError, match="Unknown batching_method 'sorted'"):
+        node_work("sorted", settings_, Topology(2, 1, 1), 0, 0, None, 0)
+
+
+def test_replication_warning_as_generate_work() -> None:
+    settings_ = OrderingSettings([[10, 10]], [20], [1.0], 2, 2)
+    with pytest.warns(BatchingWarning, match="replication=2: resuming from sample 4") as caught:
+        work = node_work("random", settings_, Topology(4, 2, 1), 0, 4, 2, 1)
+    assert work.windowed and len(caught) == 1
+
+
+def test_fill_refuses_a_wrong_array() -> None:
+    settings_ = OrderingSettings([[10, 10]], [20], [1.0], 2, 2)
+    work = node_work("random", settings_, Topology(2, 1, 1), 0, 0, None, 0)
+    with pytest.raises(ValueError, match=r"C-ordered int8 array of shape \(1, 1, 5, 2\)"):
+        work.fill(np.empty((1, 1, 3, 2), np.int64), lambda k: None)
+
+
+def test_worker_ready_counts_a_workers_entries() -> None:
+    shape = (2, 3, 2, 2)  # 2 ranks, 3 workers, 2 batches of 2
+    assert [worker_ready(k, shape, 0, 0) for k in range(0, 8)] == [0, 1, 1, 2, 2, 2, 2, 2]
+    assert [worker_ready(k, shape, 1, 1) for k in range(0, 10)] == [0] * 6 + [1, 1, 2, 2]
+    assert worker_ready(13, shape, 0, 0) == 3  # rank 0's sample 6: worker 0's second batch
+    assert worker_ready(24, shape, 1, 2) == 4 and worker_ready(99, shape, 0, 0) == 4
+
+
+def test_fast_path_computes_only_its_own_canonical_nodes() -> None:
+    """No generate_work, and sample IDs built for the node's own canonical nodes only."""
+    settings_ = OrderingSettings(
+        [[1000] * 40], [40_000], [1.0], 16, 8, shuffle=True, shuffle_block_size=3000
+    )
+    topology = Topology(4, 2, 2)
+    expected = generate_work("random", settings_, topology, 2, 0)
+    built = []
+    segment_positions = py1e_windows.segment_positions
+
+    def spy(firsts, sizes, dtype=np.int64):  # noqa: ANN001, ANN202
+        built.append(int(np.sum(sizes)))
+        return segment_positions(firsts, sizes, dtype)
+
+    with (
+        mock.patch.object(node_order, "generate_work", side_effect=AssertionError),
+        mock.patch.object(py1e_windows, "segment_positions", spy),
+    ):
+        for node in range(4):
+            built.clear()
+            out, _ = fill_checked(
+                node_work("random", settings_, topology, 2, 0, None, node), expected[node]
+            )
+            np.testing.assert_array_equal(out, expected[node])
+            assert built == [5000, 5000]  # canonical nodes node and node + 4
