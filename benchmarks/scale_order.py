@@ -60,32 +60,38 @@ def free_gb() -> float:
 # ---- case (b) ---------------------------------------------------------------------------------
 
 
-def peer_estimate(samples: int, nodes: int, ranks: int, workers: int) -> dict[str, Any]:
-    """What the peer's ``generate_work`` would hold for an epoch of `samples` on `nodes` nodes.
+def peer_estimate(samples: int, measured: dict[str, Any] | None) -> dict[str, Any]:
+    """What the peer would need for an epoch of `samples` on 8 nodes (it is not run).
 
-    It builds the whole epoch for every node in the local leader of each node: int64 arrays of
-    the full sample count at once. The figures below count only the arrays that are alive
-    together at its peak (py1e + relaxed partition + random batching), never less than that.
+    Its ``_get_work`` has each node's local leader compute ``generate_work`` for the whole epoch,
+    every node's part included (int64 arrays of all `samples` at once, several alive together),
+    then copy that whole 5-D int64 array into ``/dev/shm`` for the node's workers. The leader's
+    peak is scaled linearly from the one measured in case (a) (`measured`: its peak RSS at its
+    sample count; ``generate_work`` is linear in the samples), or from the 10^8 figure of
+    ``benchmarks/results/dataset.md`` (5,636 MB) when (a) was not run.
     """
-    n8 = samples * 8
-    arrays = {
-        "small_per_big (resample_streams: concatenated sample IDs, int64)": n8,
-        "shuffle: py1e positions (float64) + argsort result (int64)": 2 * n8,
-        "shuffle: the returned permutation (int64)": n8,
-        "partition: the epoch's (nodes, ranks, workers, batches, batch) int64 array": n8,
-        "random batching: np.where(big_ids != -1, shuffle[big_ids], -1) result, int64": n8,
-    }
+    if measured is None:
+        measured = {"samples": 100_000_000, "leader_peak_mb": 5636.0, "source": "dataset.md"}
+    scale = samples / measured["samples"]
     return {
         "samples": samples,
-        "arrays_bytes": arrays,
-        "lower_bound_gb": sum(arrays.values()) / 1e9,
-        "shared_memory_gb": n8 / 1e9,
-        "note": "every node's leader computes all nodes' order and keeps its node's slice",
+        "measured": measured,
+        "leader_peak_gb_estimate": measured["leader_peak_mb"] * scale / 1e3,
+        "shared_memory_gb": samples * 8 / 1e9,
+        "output_array_gb": samples * 8 / 1e9,
     }
 
 
-def case_part(args, pythons: dict[str, str]) -> dict[str, Any]:
-    """Case (b): node 0's and node 7's parts of a 10^9-sample epoch on 8 nodes."""
+def case_part(args, pythons: dict[str, str], node: dict | None) -> dict[str, Any]:
+    """Case (b): node 0's and node 7's parts of a 10^9-sample epoch on 8 nodes; `node` is
+    case (a)'s result (for the peer's estimate), if any."""
+    measured = None
+    if node and "mosaic" in node:
+        measured = {
+            "samples": node["samples"],
+            "leader_peak_mb": node["mosaic"]["maxrss_max_mb"],
+            "source": "case (a) of this run: the peer's local leader's peak RSS",
+        }
     result: dict[str, Any] = {"case": "part", "samples": args.part_samples, "runs": []}
     for node in args.part_nodes:
         path = Path(tempfile.mkdtemp(prefix="part-", dir=args.scratch)) / f"node{node}.npy"
@@ -111,7 +117,7 @@ def case_part(args, pythons: dict[str, str]) -> dict[str, Any]:
             "node 0 <= 20 s": node0["seconds"] <= 20,
             "node 0 peak RSS <= 4 GB": node0["peak_rss_mb"] <= 4000,
         }
-    result["peer"] = peer_estimate(args.part_samples, 8, 8, 8)
+    result["peer"] = peer_estimate(args.part_samples, measured)
     return result
 
 
@@ -162,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if case == "node":
             results["node"] = scale_order_node.case_node(args, pythons, log)
         elif case == "part":
-            results["part"] = case_part(args, pythons)
+            results["part"] = case_part(args, pythons, results.get("node"))
         else:
             import scale_order_first
 

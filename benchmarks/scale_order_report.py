@@ -71,12 +71,15 @@ def _part_md(r: dict[str, Any]) -> list[str]:
     t = r.get("targets", {})
     lines += ["", "Targets: " + ", ".join(f"{k}{_ok(v)}" for k, v in t.items()) + "."]
     peer = r["peer"]
+    m = peer["measured"]
     lines += [
         "",
-        f"The peer (not run): every node's local leader computes the whole epoch for all 8 "
-        f"nodes; the arrays alive together at its peak hold at least "
-        f"**{peer['lower_bound_gb']:,.0f} GB**, plus {peer['shared_memory_gb']:,.0f} GB of "
-        f"shared memory for the node's slice... of the whole array; this machine has 24 GB.",
+        f"The peer is not run: each node's local leader computes the whole epoch, all 8 nodes' "
+        f"parts, with `generate_work` (its peak measured at {m['samples']:,} samples: "
+        f"{m['leader_peak_mb']:,.0f} MB, {m['source']}; linear in the samples, so about "
+        f"**{peer['leader_peak_gb_estimate']:,.0f} GB** at {peer['samples']:,}), then copies "
+        f"the whole {peer['output_array_gb']:,.0f} GB int64 array into `/dev/shm` for its "
+        f"workers. This machine has 24 GB.",
     ]
     return lines
 
