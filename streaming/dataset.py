@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from math import ceil
 from typing import Any
@@ -46,7 +47,9 @@ from typing import Any
 import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
-from streaming.cache import NodeCache, Prefetcher, UsePlan
+from streaming.cache import NodeCache, Prefetcher, ReadPlan
+from streaming.cache.paths import make_private_dirs, meta_dir
+from streaming.cache.shared_order import NodeOrder, SharedOrderWarning, open_node_order
 from streaming.format.shard_list import ShardChain, shard_file_bytes, shard_samples
 from streaming.format.sizes import bytes_to_int
 from streaming.ordering import (
@@ -54,7 +57,6 @@ from streaming.ordering import (
     SHUFFLE_ALGOS,
     OrderingSettings,
     StreamWeight,
-    generate_work,
     weigh_streams,
 )
 from streaming.ordering.batching import default_num_canonical_nodes, default_shuffle_block_size
@@ -77,7 +79,6 @@ __all__ = ["StreamingDataset"]
 logger = logging.getLogger(__name__)
 
 #: Samples turned into Python lists at a time while iterating (not the whole epoch up front).
-_CHUNK = 1 << 16
 
 
 def _positive_int(name: str, value: Any, allow_none: bool = True) -> None:
@@ -495,18 +496,36 @@ class StreamingDataset(IterableDataset):
     def epoch_sample_ids(self, epoch: int, sample_in_epoch: int = 0) -> np.ndarray:
         """The sample IDs this rank/worker yields in `epoch` from `sample_in_epoch` on, with the
         settings adopted so far (the defaults for those no iteration resolved yet)."""
+        order, rank, worker = self._node_order(epoch, sample_in_epoch)
+        chunks = list(order.worker_ids(rank, worker))
+        return np.concatenate(chunks) if chunks else np.empty(0, np.int64)
+
+    def _node_order(self, epoch: int, sample_in_epoch: int) -> tuple[NodeOrder, int, int]:
+        """This node's part of the epoch's order (computed once per node and shared through
+        the cache's meta directory), and this process's rank and worker in it."""
         world = self._rank_world.detect_workers()
         parallel = world.replicate(self.replication)
-        work = generate_work(
+        directory: str | None = None
+        try:
+            directory = make_private_dirs(meta_dir(self.streams[0].dirname), "orders")
+        except OSError as e:
+            warnings.warn(
+                f"No cache directory to share the epoch order through ({e}): every process "
+                "of this node computes it for itself.",
+                SharedOrderWarning,
+                stacklevel=3,
+            )
+        order = open_node_order(
+            directory,
             self.batching_method,
             self._settings(),
             world.topology,
             epoch,
             sample_in_epoch,
             self.replication,
+            parallel.node,
         )
-        ids = work[parallel.node, parallel.rank_of_node, parallel.worker_of_rank].ravel()
-        return ids[ids != -1]
+        return order, parallel.rank_of_node, parallel.worker_of_rank
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Yield this rank's (and DataLoader worker's) samples of the next epoch, in order.
@@ -523,22 +542,24 @@ class StreamingDataset(IterableDataset):
         progress, ids = self._claim(presumed, in_worker)
         return self._play(progress, ids, presumed, resume, in_worker)
 
-    def _claim(self, presumed: int, in_worker: bool) -> tuple[Progress, np.ndarray]:
+    def _claim(self, presumed: int, in_worker: bool) -> tuple[Progress, Iterator[np.ndarray]]:
         """Start epoch `presumed` (or a loaded state's) for this process: its progress record
-        and the sample IDs it still has to yield."""
+        and the sample IDs it still has to yield (chunks, each as soon as the node's shared
+        order makes it final)."""
         world = self._rank_world.detect_workers()
         pending = self._cursor.pending(presumed)
         epoch, sample_in_epoch, settings = self._resolve(presumed)
         self._adopt(settings)
         self._cursor.advance(world.worker_of_rank, epoch)
-        ids = self.epoch_sample_ids(epoch, sample_in_epoch)
+        order, rank, worker_of_rank = self._node_order(epoch, sample_in_epoch)
         worker = (world.worker_of_rank, world.workers_per_rank) if in_worker else None
         skip = 0
         if pending is not None and pending.worker is not None:
             skip = self._worker_skip(pending.worker, worker)
-        progress = Progress(epoch, sample_in_epoch, worker, len(ids), skip, skip)
+        total = lambda: order.worker_count(rank, worker_of_rank)  # noqa: E731 - waits for it
+        progress = Progress(epoch, sample_in_epoch, worker, total, skip, skip)
         self._cursor.progress = progress
-        return progress, ids[skip:]
+        return progress, order.worker_ids(rank, worker_of_rank, skip)
 
     @staticmethod
     def _worker_skip(saved: WorkerProgress, worker: tuple[int, int] | None) -> int:
@@ -574,14 +595,13 @@ class StreamingDataset(IterableDataset):
             progress.yielded += 1
             yield sample
 
-    def _read(self, sample_ids: np.ndarray) -> Iterator[dict[str, Any]]:
-        """Yield the samples `sample_ids` in order, fetching their shards ahead.
+    def _read(self, chunks: Iterator[np.ndarray]) -> Iterator[dict[str, Any]]:
+        """Yield the samples whose IDs come in `chunks`, in order, fetching their shards ahead
+        (planned a chunk ahead of the reader, `ReadPlan`).
 
         A subclass that overrides ``get_item`` or ``__getitem__`` (the typed readers,
         llm-foundry's datasets) gets each sample through it, as with the peer; otherwise the
         shard decodes it directly."""
-        shard_of = np.searchsorted(self._shard_ends, sample_ids, side="right")
-        index_in_shard = sample_ids - self.sample_offset_per_shard[shard_of]
         shards = self.shards
         cls = type(self)
         # Per-sample seeding (streaming.seeding): what a reader or a transform draws is a
@@ -589,11 +609,12 @@ class StreamingDataset(IterableDataset):
         from streaming.seeding import SampleKey, sample_rng, set_current_sample
 
         seed, epoch = int(self.shuffle_seed), int(self._cursor.progress.epoch)
-        if (
+        by_index = (
             cls.get_item is not StreamingDataset.get_item
             or cls.__getitem__ is not StreamingDataset.__getitem__
-        ):
-            index_in_shard = sample_ids  # what `self[...]` takes
+        )
+        shard_offsets = self.sample_offset_per_shard.tolist()
+        if by_index:
 
             def read(shard_id: int, index: int) -> Any:
                 key = SampleKey(seed, epoch, index)
@@ -601,44 +622,62 @@ class StreamingDataset(IterableDataset):
                 with sample_rng(key):
                     return self[index]
         else:
-            shard_offsets = self.sample_offset_per_shard.tolist()
 
             def read(shard_id: int, index: int) -> Any:
                 set_current_sample(SampleKey(seed, epoch, shard_offsets[shard_id] + index))
                 return shards[shard_id].get_item(index)
 
+        def located(ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
+            shard_of = np.searchsorted(self._shard_ends, ids, side="right")
+            index = ids if by_index else ids - self.sample_offset_per_shard[shard_of]
+            return shard_of, index.tolist()
+
         if not self._any_remote:
-            for lo in range(0, len(sample_ids), _CHUNK):  # lists a chunk at a time: a fast start
-                hi = lo + _CHUNK
-                for shard_id, index in zip(
-                    shard_of[lo:hi].tolist(), index_in_shard[lo:hi].tolist(), strict=True
-                ):
-                    yield read(shard_id, index)
+            for ids in chunks:
+                shard_of, index = located(ids)
+                for shard_id, i in zip(shard_of.tolist(), index, strict=True):
+                    yield read(shard_id, i)
             return
-        plan = UsePlan(shard_of)
-        prefetch = Prefetcher(self._cache, plan.first, self.predownload)
-        released: set[int] = set()
+        yield from self._read_remote(chunks, located, read)
+
+    def _read_remote(self, chunks: Iterator[np.ndarray], located: Any, read: Any) -> Iterator[Any]:
+        """`_read` with shards acquired ahead by a `Prefetcher` and released after their use."""
+        plan = ReadPlan()
+        prefetch = Prefetcher(self._cache, self.predownload)
+        released: Counter[int] = Counter()
+        position = 0
         try:
-            for lo in range(0, len(sample_ids), _CHUNK):
-                hi = lo + _CHUNK
-                chunk = zip(
-                    shard_of[lo:hi].tolist(),
-                    index_in_shard[lo:hi].tolist(),
-                    plan.is_first[lo:hi].tolist(),
-                    plan.is_last[lo:hi].tolist(),
-                    strict=True,
-                )
-                for position, (shard_id, index, first, last) in enumerate(chunk, lo):
+            current = next(chunks, None)
+            while current is not None:
+                following = next(chunks, None)
+                shard_of, index = located(current)
+                ahead = None
+                if following is not None:
+                    ahead = np.searchsorted(self._shard_ends, following, side="right")
+                is_first, is_last = plan.plan(shard_of, ahead)
+                tickets = {
+                    int(at): prefetch.add(position + int(at), int(shard_of[at]))
+                    for at in np.flatnonzero(is_first).tolist()
+                }
+                if following is None:
+                    prefetch.end()
+                lasts = is_last.tolist()
+                for at, (shard_id, i) in enumerate(zip(shard_of.tolist(), index, strict=True)):
                     prefetch.position = position
-                    if first:
-                        prefetch.wait(shard_id)
-                    yield read(shard_id, index)
-                    if last:
+                    ticket = tickets.get(at)
+                    if ticket is not None:
+                        prefetch.wait(ticket)
+                    yield read(shard_id, i)
+                    position += 1
+                    if lasts[at]:
                         self._cache.release(shard_id)
-                        released.add(shard_id)
+                        released[shard_id] += 1
+                current = following
         finally:
-            for shard_id in prefetch.stop():
-                if shard_id not in released:
+            prefetch.end()
+            acquired = Counter(prefetch.stop())
+            for shard_id, count in (acquired - released).items():
+                for _ in range(count):
                     self._cache.release(shard_id)
 
     # ---- resumption ---------------------------------------------------------------------------
@@ -667,7 +706,7 @@ class StreamingDataset(IterableDataset):
             settings = self._own_settings()  # adopted by the iteration
             if progress.worker is not None:
                 worker = WorkerProgress(*progress.worker, progress.yielded)
-            elif progress.yielded >= progress.total:
+            elif progress.yielded >= progress.total_count():
                 sample_in_epoch = max(sample_in_epoch, self.epoch_size)
             else:
                 sample_in_epoch += self.samples_in_epoch(progress.yielded)

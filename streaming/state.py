@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,15 +84,26 @@ class ResolvedSettings:
 @dataclass
 class Progress:
     """The iteration (one ``__iter__``) this process is playing: `epoch` from `sample_in_epoch`,
-    `total` samples of it for this process, `yielded` so far; `worker` is set inside a
+    `total` samples of it for this process (a count, or a function that counts them, waiting
+    for the node's shared order if need be), `yielded` so far; `worker` is set inside a
     DataLoader worker, and `skip` is how many of its samples a loaded worker state skipped."""
 
     epoch: int
     sample_in_epoch: int
     worker: tuple[int, int] | None
-    total: int
+    total: int | Callable[[], int]
     skip: int = 0
     yielded: int = 0
+
+    def total_count(self) -> int:
+        """`total`, counted now if it was left as a function."""
+        if callable(self.total):
+            self.total = self.total()
+        return self.total
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.total_count()  # a copy keeps the count, not the mapped order
+        return dict(self.__dict__)
 
 
 def _int_or_none(obj: dict[str, Any], key: str, minimum: int) -> int | None:

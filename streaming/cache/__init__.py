@@ -2,7 +2,7 @@
 
 from streaming.cache.node_cache import NodeCache, NothingToEvictError, ShardInUseError
 from streaming.cache.paths import UnsafeCacheDirectoryError, cache_root, meta_dir
-from streaming.cache.prefetch import Prefetcher, UsePlan
+from streaming.cache.prefetch import Prefetcher, ReadPlan
 
 __all__ = [
     "NodeCache",
@@ -10,7 +10,7 @@ __all__ = [
     "Prefetcher",
     "ShardInUseError",
     "UnsafeCacheDirectoryError",
-    "UsePlan",
+    "ReadPlan",
     "cache_root",
     "meta_dir",
 ]

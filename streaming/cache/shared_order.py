@@ -194,6 +194,8 @@ class NodeOrder:
                 ids, skip = ids[dropped:], skip - dropped
             if len(ids):
                 yield ids
+        if self._thread is not None:  # the rest is little: finish it for the node's others
+            self._thread.join()
 
     def worker_count(self, rank: int, worker: int) -> int:
         """How many sample IDs worker ``(rank, worker)`` has in all (waits for the order)."""
