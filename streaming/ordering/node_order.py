@@ -52,12 +52,7 @@ from streaming.ordering.batching import generate_work
 from streaming.ordering.batching.batches import resample
 from streaming.ordering.batching.settings import BatchingWarning, OrderingSettings, Topology
 from streaming.ordering.partition.settings import nodes_divide
-from streaming.ordering.shuffle.py1e_windows import (
-    Py1ePlan,
-    WholeNode,
-    plan_py1e,
-    start_nodes,
-)
+from streaming.ordering.shuffle.py1e_windows import WindowedNode, plan_py1e, start_nodes
 
 __all__ = ["NodeWork", "node_work", "worker_ready"]
 
@@ -260,17 +255,19 @@ class _FastJob:
         )
         dtype = np.int32 if num_big < 1 << 31 else np.int64
         starts, clipped = start_nodes(plan, owned, dtype)
-        return [_Sorted(_source(plan, start)) for start in starts], clipped
-
-
-def _source(plan: Py1ePlan, start: object) -> WholeNode:
-    return WholeNode(plan, start)  # type: ignore[arg-type]
+        m, d = self.owned_per_node, self.first_position
+        first_rows = [max(0, -(-(d - j) // m)) for j in range(m)]  # the rows the list reads
+        sources = [
+            _Sorted(WindowedNode(plan, start, first_row))
+            for start, first_row in zip(starts, first_rows, strict=True)
+        ]
+        return sources, clipped
 
 
 class _Sorted:
     """A py1e node source, read by row (a row past its end repeats its last sample)."""
 
-    def __init__(self, source: WholeNode) -> None:
+    def __init__(self, source: WindowedNode) -> None:
         self.source = source
 
     @property

@@ -252,3 +252,124 @@ def test_fast_path_computes_only_its_own_canonical_nodes() -> None:
             )
             np.testing.assert_array_equal(out, expected[node])
             assert built == [5000, 5000]  # canonical nodes node and node + 4
+
+
+def steps_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """Records, per `WindowedNode.step`, the samples drawn so far and the rows sorted."""
+    record: dict[str, list] = {"drawn": [], "sorted": [], "recomputed": []}
+    step, write = py1e_windows.WindowedNode.step, py1e_windows.PositionSweep._write
+    recompute = py1e_windows.WholeNode.recompute
+
+    def counted_step(self):  # noqa: ANN001, ANN202
+        step(self)
+        record["drawn"].append(self.drawn)
+
+    def counted_write(self, start, pieces):  # noqa: ANN001, ANN202
+        record["sorted"].append(sum(len(ids) for _, ids in pieces))
+        return write(self, start, pieces)
+
+    def counted_recompute(self):  # noqa: ANN001, ANN202
+        record["recomputed"].append(self.start.node)
+        return recompute(self)
+
+    monkeypatch.setattr(py1e_windows.WindowedNode, "step", counted_step)
+    monkeypatch.setattr(py1e_windows.PositionSweep, "_write", counted_write)
+    monkeypatch.setattr(py1e_windows.WholeNode, "recompute", counted_recompute)
+    return record
+
+
+def test_windowed_fill_publishes_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first publish comes after drawing a few blocks' positions, not the node's."""
+    monkeypatch.setattr(py1e_windows, "WINDOW_BITS", 8)
+    monkeypatch.setattr(py1e_windows, "DRAW_SAMPLES", 1000)
+    monkeypatch.setattr(node_order, "WRITE_ROWS_ENTRIES", 1000)
+    settings_ = OrderingSettings(
+        [[100] * 1000], [100_000], [1.0], 8, 1, shuffle=True, shuffle_block_size=2000
+    )
+    topology = Topology(1, 2, 2)
+    expected = generate_work("random", settings_, topology, 0, 0)[0]
+    record = steps_spy(monkeypatch)
+    work = node_work("random", settings_, topology, 0, 0, None, 0)
+    first: list[tuple[int, int]] = []
+
+    def publish(k: int) -> None:
+        if not first:
+            first.append((k, record["drawn"][-1]))
+
+    out = np.empty(work.shape, work.dtype)
+    work.fill(out, publish)
+    np.testing.assert_array_equal(out, expected)
+    k, drawn = first[0]
+    assert 0 < k and drawn <= 5000  # a window past the largest shift (1250) and a step
+    assert len(record["drawn"]) >= 90 and sum(record["sorted"]) == 100_000
+
+
+def test_resume_does_not_sort_the_skipped_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(py1e_windows, "WINDOW_BITS", 8)
+    monkeypatch.setattr(py1e_windows, "DRAW_SAMPLES", 1000)
+    settings_ = OrderingSettings(
+        [[100] * 1000], [100_000], [1.0], 8, 2, shuffle=True, shuffle_block_size=2000
+    )
+    topology = Topology(2, 2, 2)
+    resume = 90_000
+    expected = generate_work("random", settings_, topology, 3, resume)
+    record = steps_spy(monkeypatch)
+    for node in range(2):
+        work = node_work("random", settings_, topology, 3, resume, None, node)
+        out, _ = fill_checked(work, expected[node])
+        np.testing.assert_array_equal(out, expected[node])
+    # Each node reads its last 5,000 rows: sorted with a margin of a few blocks, not 50,000.
+    assert sum(record["sorted"]) <= 2 * (5000 + 2 * 2500 + 256)
+
+
+class RoundedUniform(np.random.Generator):
+    """A generator whose ``uniform`` rounds to quarters, so that positions tie."""
+
+    def uniform(self, low=0.0, high=1.0, size=None):  # noqa: ANN001, ANN201, D102
+        return np.round(super().uniform(low, high, size) * 4) / 4
+
+    def __deepcopy__(self, memo: dict) -> RoundedUniform:
+        clone = RoundedUniform(np.random.PCG64())
+        clone.bit_generator.state = self.bit_generator.state
+        return clone
+
+
+def test_ties_compute_the_node_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal positions are ordered as np.argsort of the whole node orders them: a window that
+    holds some hands its node to the whole-node path, which continues from the same row."""
+    from streaming.ordering.shuffle import spans
+
+    make_rng = spans.make_rng
+    monkeypatch.setattr(spans, "make_rng", lambda *a: RoundedUniform(make_rng(*a).bit_generator))
+    monkeypatch.setattr(py1e_windows, "WINDOW_BITS", 4)
+    monkeypatch.setattr(py1e_windows, "DRAW_SAMPLES", 50)
+    monkeypatch.setattr(node_order, "WRITE_ROWS_ENTRIES", 30)
+    settings_ = OrderingSettings(
+        [[40] * 60], [2400], [1.0], 4, 4, shuffle=True, shuffle_block_size=300
+    )
+    topology = Topology(2, 2, 1)
+    expected = generate_work("random", settings_, topology, 1, 0)
+    record = steps_spy(monkeypatch)
+    for node in range(2):
+        out, published = fill_checked(
+            node_work("random", settings_, topology, 1, 0, None, node), expected[node]
+        )
+        np.testing.assert_array_equal(out, expected[node])
+        assert len(published) > 3
+    assert sorted(record["recomputed"]) == [0, 1, 2, 3]  # every node had ties
+    assert record["sorted"]  # windows were sorted before the ties were met
+
+
+def test_skipping_draws_as_drawing() -> None:
+    """The scratch draws leave the generator exactly where the real ones do."""
+    sizes = np.array([0, 1, 5, 1000, 3, 0, 77])
+    for seed in range(5):
+        real, skipped = np.random.default_rng(seed), np.random.default_rng(seed)
+        real.integers(0, 7)  # leave half a 32-bit draw buffered
+        skipped.integers(0, 7)
+        ids = np.arange(int(sizes.sum()))
+        py1e_windows.shuffle_segments(real, ids, sizes)
+        py1e_windows.draw_positions(real, sizes.tolist(), 20, 60)
+        py1e_windows.skip_shuffles(skipped, sizes)
+        assert py1e_windows.skip_positions(skipped, sizes, 20, 60)
+        assert real.bit_generator.state == skipped.bit_generator.state

@@ -33,13 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from streaming.ordering.shuffle.position_sort import sort_by_position
+from streaming.ordering.shuffle.position_sort import PositionSweep, sort_by_position
 from streaming.ordering.shuffle.py1e import draw_positions
 from streaming.ordering.shuffle.spans import (
     part_sample_bounds,
     plan_epoch_spans,
     segment_positions,
     shuffle_segments,
+    starts_of,
 )
 
 WINDOW_BITS = 17  # the sweep's windows of position values, as sort_by_position's
@@ -180,3 +181,91 @@ class WholeNode:
         del ids
         self.done = False
         self.step()
+
+
+class WindowedNode:
+    """A canonical node sorted window by window: `step` draws the positions of about
+    `DRAW_SAMPLES` more samples and sorts those that are final, in place in the node's `ids`.
+
+    Rows ``[first_row, final_rows)`` of `ids` are final (rows before `first_row` may be left
+    unsorted: a resume does not read them); `done` once every row is.
+    """
+
+    def __init__(self, plan: Py1ePlan, start: NodeStart, first_row: int = 0) -> None:
+        self.plan, self.start = plan, start
+        self.ids = start.ids
+        self.rng = copy.deepcopy(start.positions_rng)
+        self.sizes = start.span_sizes.tolist()
+        self.offsets = starts_of(start.span_sizes).tolist()
+        self.length = len(self.ids)
+        self.reach = plan.high / 2 + 1  # no position is below its span's start less this
+        # Rows below `skip_below` are not sorted: it is far enough before `first_row` that no
+        # sample positioned below it can be in a row at or after `first_row`.
+        self.skip_below = max(0, min(first_row, self.length - 1) - plan.high)
+        self.sweep = PositionSweep(self.ids, None, WINDOW_BITS)  # type: ignore[arg-type]
+        self.sweep.next_window = self.skip_below >> WINDOW_BITS
+        self.inverse_width = 1.0 / (1 << WINDOW_BITS)
+        self.span = 0  # the next span to draw
+        self.drawn = 0  # samples [0, drawn) have positions
+        self.final_rows = 0
+        self.done = False
+        self.clipped = False
+
+    def step(self) -> None:
+        """Draw the next spans' positions and sort every window that is then final."""
+        if self.done:
+            return
+        skipped, begin, chunks = 0, self.drawn, []
+        target = self.drawn + DRAW_SAMPLES
+        low, high = self.plan.low, self.plan.high
+        while self.span < len(self.sizes) and self.drawn < target:
+            size, offset = self.sizes[self.span], self.offsets[self.span]
+            cutoff = (int(self.rng.integers(low, high)) - size) / 2
+            if cutoff < 0:
+                cutoff, self.clipped = 0, True
+            if offset + size + self.reach <= self.skip_below:  # wholly before: draws only
+                self.rng.random(out=np.empty(size))
+                skipped += size
+                begin = offset + size
+            else:
+                lower = max(-cutoff, -offset)
+                upper = min(cutoff, self.length - offset - size)
+                chunks.append(self.rng.uniform(lower, upper, size))
+            self.span += 1
+            self.drawn = offset + size
+        self.sweep.written += skipped  # rows below every position still to come
+        if chunks:
+            positions = np.concatenate(chunks)
+            positions += np.arange(begin, self.drawn, dtype=np.float64)
+            self._read(begin, positions)
+        finished = self.span == len(self.sizes)
+        if finished and min(self.sweep.waiting, default=np.inf) < self.sweep.next_window:
+            raise AssertionError("py1e windows: a sample came after its window was sorted")
+        self.sweep.write_complete(np.inf if finished else self.drawn - self.reach)
+        if self.sweep.tie_starts:  # equal positions: ordered as argsort of the whole node
+            whole = WholeNode(self.plan, self.start)
+            whole.recompute()
+            self.final_rows, self.done = self.length, True
+            return
+        self.final_rows = self.sweep.written
+        if finished:
+            if self.sweep.written != self.length:  # cannot happen
+                raise AssertionError(f"py1e windows wrote {self.sweep.written} of {self.length}")
+            self.done = True
+
+    def _read(self, begin: int, positions: NDArray[np.float64]) -> None:
+        """Hand samples ``[begin, begin + len(positions))`` to the sweep, block by block; those
+        below `skip_below` are only counted."""
+        width = 1 << WINDOW_BITS
+        for lo in range(0, len(positions), width):
+            values = positions[lo : lo + width]
+            ids = self.ids[begin + lo : begin + lo + len(values)]
+            if self.skip_below:
+                keep = values >= self.skip_below
+                self.sweep.written += len(values) - int(np.count_nonzero(keep))
+                values, ids = values[keep], ids[keep]
+                if not len(values):
+                    continue
+            first = int(values.min() * self.inverse_width)
+            last = int(values.max() * self.inverse_width)
+            self.sweep.read_values(values, ids, first, last)
