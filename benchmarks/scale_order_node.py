@@ -142,6 +142,7 @@ def run_node(commands: list[list[str]], workdir: Path, pss_interval: float) -> d
         "first_id_max_s": first[-1],
         "first_id_median_s": first[len(first) // 2],
         "last_id_max_s": max(r["last_s"] for r in records),
+        "open_max_s": max(r.get("open_s", r["first_s"]) for r in records),
         "ids": sum(r["ids"] for r in records),
         "digests": digests,
         "records": records,

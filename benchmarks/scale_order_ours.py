@@ -59,9 +59,8 @@ def load(impl: str):
         import scale_order_standin
 
         scale_order_standin.install()
-    from streaming.ordering.node_order import node_work
-
     from streaming.cache.shared_order import open_node_order
+    from streaming.ordering.node_order import node_work
 
     return open_node_order, node_work
 
@@ -83,6 +82,7 @@ def op_node(a: argparse.Namespace) -> None:
     t0 = proc.ready()
     cpu0 = proc.cpu_s()
     order = open_node_order(a.dir, "random", settings, topology, 0, 0, None, 0)
+    opened = proc.now()
     chunks, first = [], None
     for chunk in order.worker_ids(rank, worker):
         if first is None:
@@ -94,6 +94,7 @@ def op_node(a: argparse.Namespace) -> None:
     proc.finish(
         {
             "index": a.index,
+            "open_s": opened - t0,
             "first_s": (first if first is not None else last) - t0,
             "last_s": last - t0,
             "cpu_work_s": cpu1 - cpu0,

@@ -38,6 +38,7 @@ def _node_md(r: dict[str, Any]) -> list[str]:
             "every first id <= 1 s",
         ),  # fmt: skip
         ("first sample ID, median, s", "first_id_median_s", "{:.3f}", None),
+        ("open (ours: open_node_order returned), max, s", "open_max_s", "{:.3f}", None),
         ("last sample ID, max, s", "last_id_max_s", "{:.2f}", None),
         ("all 64 ready (start + imports), s", "start_all_ready_s", "{:.1f}", None),
     ]
