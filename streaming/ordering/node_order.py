@@ -25,8 +25,11 @@ applied to the node's entries only.
   generator; the owned ones are sorted window by window, in lockstep
   (`streaming.ordering.shuffle.py1e_windows`). The first publish waits for the generator to pass
   every canonical node up to the last owned one (their shuffles' draws are sequential: about
-  15 ns per sample on this project's CI machine), and for the first window of each owned node;
-  it does not wait for any sort or per-sample array of the rest.
+  15 ns per sample on a 2-core development machine), and for the first window of each owned
+  node; it does not wait for any sort or per-sample array of the rest. A resume starts each
+  owned node at the window holding its first row read. The "block smaller than a span" warning is
+  given for the spans of canonical nodes up to the last owned one (``generate_work`` looks at
+  every node's).
 
 **Fallback** (``windowed`` False): every other case (``stratified``, ``per_stream`` and
 ``device_per_stream`` batching; the shuffles ``naive``, ``py1s``, ``py2s`` and ``py1br``; more
