@@ -207,6 +207,7 @@ class WindowedNode:
         self.inverse_width = 1.0 / (1 << WINDOW_BITS)
         self.span = 0  # the next span to draw
         self.drawn = 0  # samples [0, drawn) have positions
+        self.scratch = np.empty(0, np.float64)
         self.final_rows = 0
         self.done = False
         self.clipped = False
@@ -224,7 +225,7 @@ class WindowedNode:
             if cutoff < 0:
                 cutoff, self.clipped = 0, True
             if offset + size + self.reach <= self.skip_below:  # wholly before: draws only
-                self.rng.random(out=np.empty(size))
+                self.rng.random(out=self._scratch(size))
                 skipped += size
                 begin = offset + size
             else:
@@ -252,6 +253,12 @@ class WindowedNode:
             if self.sweep.written != self.length:  # cannot happen
                 raise AssertionError(f"py1e windows wrote {self.sweep.written} of {self.length}")
             self.done = True
+
+    def _scratch(self, size: int) -> NDArray[np.float64]:
+        """A buffer for `size` draws that are not kept (spans a resume passes over)."""
+        if len(self.scratch) < size:
+            self.scratch = np.empty(max(self.sizes), np.float64)
+        return self.scratch[:size]
 
     def _read(self, begin: int, positions: NDArray[np.float64]) -> None:
         """Hand samples ``[begin, begin + len(positions))`` to the sweep, block by block; those
