@@ -90,7 +90,7 @@ def case_part(args, pythons: dict[str, str], node: dict | None) -> dict[str, Any
         measured = {
             "samples": node["samples"],
             "leader_peak_mb": node["mosaic"]["maxrss_max_mb"],
-            "source": "case (a) of this run: the peer's local leader's peak RSS",
+            "source": "case (a): the peer's local leader's peak RSS",
         }
     result: dict[str, Any] = {"case": "part", "samples": args.part_samples, "runs": []}
     for node in args.part_nodes:

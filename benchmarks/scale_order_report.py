@@ -44,9 +44,10 @@ def _node_md(r: dict[str, Any]) -> list[str]:
     ]
     targets = r.get("targets", {})
     for label, key, fmt, target in rows:
-        a = fmt.format(ours[key]) if ours else "n/a"
-        b = fmt.format(peer[key]) if peer else "n/a"
-        ratio = f"{ours[key] / peer[key]:.2f}x" if ours and peer and peer[key] else ""
+        a = fmt.format(ours[key]) if ours and key in ours else "n/a"
+        b = fmt.format(peer[key]) if peer and key in peer else "n/a"
+        both = a != "n/a" and b != "n/a" and peer[key]
+        ratio = f"{ours[key] / peer[key]:.2f}x" if both and key != "open_max_s" else ""
         mark = f"{target}{_ok(targets.get(target))}" if target and target in targets else ""
         lines.append(f"| {label} | {a} | {b} | {ratio} | {mark} |")
     if "ids_equal_per_worker" in r:
@@ -77,7 +78,7 @@ def _part_md(r: dict[str, Any]) -> list[str]:
         "",
         f"The peer is not run: each node's local leader computes the whole epoch, all 8 nodes' "
         f"parts, with `generate_work` (its peak measured at {m['samples']:,} samples: "
-        f"{m['leader_peak_mb']:,.0f} MB, {m['source']}; linear in the samples, so about "
+        f"{m['leader_peak_mb']:,.0f} MB ({m['source']}); linear in the samples, so about "
         f"**{peer['leader_peak_gb_estimate']:,.0f} GB** at {peer['samples']:,}), then copies "
         f"the whole {peer['output_array_gb']:,.0f} GB int64 array into `/dev/shm` for its "
         f"workers. This machine has 24 GB.",
@@ -137,7 +138,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         r = results[key]
         if key == "node":
             libs = [lib for lib in ("ours", "mosaic") if lib in r]
-            figures = [("CPU-s / 100", "cpu_total_s", 0.01), ("PSS peak GB", "pss_peak_mb", 1e-3),
+            figures = [("node CPU-s", "cpu_total_s", 1.0), ("PSS peak GB", "pss_peak_mb", 1e-3),
                        ("first ID max s", "first_id_max_s", 1.0)]  # fmt: skip
             width = 0.8 / len(libs)
             for i, lib in enumerate(libs):
@@ -145,6 +146,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 ax.bar(xs, [r[lib][k] * s for _, k, s in figures], width, label=lib)
             ax.set_xticks([j + width * (len(libs) - 1) / 2 for j in range(len(figures))])
             ax.set_xticklabels([f[0] for f in figures])
+            ax.set_yscale("log")
             ax.set_title(f"(a) one node, 64 processes, {r['samples']:.0e} samples")
             ax.legend()
         elif key == "part":
