@@ -318,8 +318,9 @@ def test_resume_does_not_sort_the_skipped_windows(monkeypatch: pytest.MonkeyPatc
         work = node_work("random", settings_, topology, 3, resume, None, node)
         out, _ = fill_checked(work, expected[node])
         np.testing.assert_array_equal(out, expected[node])
-    # Each node reads its last 5,000 rows: sorted with a margin of a few blocks, not 50,000.
-    assert sum(record["sorted"]) <= 2 * (5000 + 2 * 2500 + 256)
+    # Each node reads its last 5,000 rows: sorted with a margin of half a window (1,250) and
+    # a sweep window (256) on each side, not 50,000.
+    assert sum(record["sorted"]) <= 2 * (5000 + 1250 + 2 * 256)
 
 
 class RoundedUniform(np.random.Generator):

@@ -199,9 +199,10 @@ class WindowedNode:
         self.offsets = starts_of(start.span_sizes).tolist()
         self.length = len(self.ids)
         self.reach = plan.high / 2 + 1  # no position is below its span's start less this
-        # Rows below `skip_below` are not sorted: it is far enough before `first_row` that no
-        # sample positioned below it can be in a row at or after `first_row`.
-        self.skip_below = max(0, min(first_row, self.length - 1) - plan.high)
+        # Positions below `skip_below` are not sorted: a sample there has an index below
+        # skip_below + reach - 1, so fewer than `first_row` samples are, and none of them is
+        # in a row at or after `first_row`.
+        self.skip_below = max(0, min(first_row, self.length - 1) - plan.high // 2 - 2)
         self.sweep = PositionSweep(self.ids, None, WINDOW_BITS)  # type: ignore[arg-type]
         self.sweep.next_window = self.skip_below >> WINDOW_BITS
         self.inverse_width = 1.0 / (1 << WINDOW_BITS)
