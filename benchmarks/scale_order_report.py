@@ -26,9 +26,12 @@ def _node_md(r: dict[str, Any]) -> list[str]:
     ]
     rows = [
         ("node CPU-s, whole processes (wait4)", "cpu_total_s", "{:,.1f}", "cpu_total <= 0.3x"),
-        ("node CPU-s, go to last ID", "cpu_work_s", "{:,.1f}", None),
+        ("node CPU-s, go to last ID", "cpu_work_s", "{:,.1f}", "cpu_work <= 0.3x"),
         ("node PSS peak (summed, sampled), MB", "pss_peak_mb", "{:,.0f}", "pss_peak <= 0.5x"),
         ("node PSS at the hold point, MB", "pss_hold_mb", "{:,.0f}", "pss_hold <= 0.5x"),
+        ("node PSS at ready (interpreters + imports), MB", "pss_ready_mb", "{:,.0f}", None),
+        ("node PSS peak above ready, MB", "pss_peak_above_ready_mb", "{:,.0f}", None),
+        ("node PSS at the hold point above ready, MB", "pss_hold_above_ready_mb", "{:,.0f}", None),
         ("sum of processes' peak RSS, MB", "maxrss_sum_mb", "{:,.0f}", None),
         ("largest process peak RSS, MB", "maxrss_max_mb", "{:,.0f}", None),
         (
