@@ -2,15 +2,19 @@
 shared memory.
 
 It mixes one or more `Stream`s, and each DataLoader worker of each rank yields, per epoch, its
-part of the order computed by `streaming.ordering.generate_work` (the peer's bit-identical
-partition, shuffle and mixing), so a run sees the same samples in the same order as with the
-peer, and a checkpoint of either resumes in the other.
+part of the order of `streaming.ordering.generate_work` (the peer's bit-identical partition,
+shuffle and mixing), so a run sees the same samples in the same order as with the peer, and a
+checkpoint of either resumes in the other.
 
 What differs from the peer, on purpose:
 
-* No shared memory, file locks or process group: nothing to leak, collide or clean (the peer's
-  issues #717, #767, #884, #893). Each worker computes the epoch's order itself (it is a pure
-  function of the settings) instead of receiving it through ``/dev/shm``.
+* No shared memory or process group: nothing in ``/dev/shm`` to leak, collide or clean (the
+  peer's issues #717, #767, #884, #893). The node's part of each epoch's order is computed once
+  per node, by the first process that needs it, into a file of the cache's private meta
+  directory that the node's other processes map (`streaming.cache.shared_order`, coordinated
+  by file locks and renames, keyed by everything the order depends on); under ``random``
+  batching with ``py1e`` or no shuffle, only the node's own part is computed, window by window,
+  and readers start on the first window (`streaming.ordering.node_order`).
 * The epoch counter and a loaded resumption state are plain values on the dataset object
   (`streaming.state.EpochCursor`); each ``__iter__`` plays the next epoch. DataLoader workers
   iterate copies, so the counter also lives in one slot per worker of an anonymous shared array

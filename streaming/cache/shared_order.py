@@ -48,6 +48,10 @@ FORMAT_VERSION = 1
 STALE_SECONDS = 7 * 24 * 3600
 #: How often a process waiting for progress checks that the producer is alive.
 LIVENESS_SECONDS = 0.1
+#: The longest sleep of a process polling another process's progress.
+MAX_POLL_SECONDS = 0.005
+#: The first chunk a reader takes: small, so the first sample comes quickly; then doubling.
+FIRST_CHUNK = 1 << 10
 
 
 class SharedOrderWarning(UserWarning):
@@ -100,6 +104,7 @@ class NodeOrder:
         self._array = array
         self._thread = thread
         self._error: list[BaseException] = []
+        self._published = threading.Condition()
 
     @property
     def array(self) -> np.ndarray:
@@ -124,8 +129,12 @@ class NodeOrder:
             now = self.progress()
             if now > progress or now >= self.array.size:
                 return now
-            time.sleep(delay)
-            delay = min(delay * 2, 0.02)
+            if self._thread is not None:  # computed here: woken by each publish
+                with self._published:
+                    self._published.wait(LIVENESS_SECONDS)
+            else:
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_POLL_SECONDS)
             if time.monotonic() - checked >= LIVENESS_SECONDS:
                 checked = time.monotonic()
                 if not self._producer_alive():
@@ -175,7 +184,7 @@ class NodeOrder:
         from streaming.ordering.node_order import worker_ready
 
         flat = self.array[rank, worker].reshape(-1)
-        position, progress = 0, -1
+        position, progress, taken = 0, -1, 0
         while position < len(flat):
             ready = len(flat)
             if progress < self.array.size:
@@ -185,7 +194,8 @@ class NodeOrder:
                     progress = self._wait(progress)
                     flat = self.array[rank, worker].reshape(-1)  # a new producer's file
                     continue
-            end = min(ready, position + chunk)
+            end = min(ready, position + min(chunk, FIRST_CHUNK << taken))
+            taken += 1
             ids = flat[position:end]
             position = end
             ids = ids[ids != -1]  # a copy: the caller owns it
@@ -291,7 +301,7 @@ def _follow(path: str, lock_path: str, reopen: Callable[[], NodeOrder]) -> NodeO
         finally:
             os.close(fd)
         time.sleep(delay)
-        delay = min(delay * 2, 0.02)
+        delay = min(delay * 2, MAX_POLL_SECONDS)
 
 
 def _produce(
@@ -319,12 +329,19 @@ def _produce(
         raise
     result = NodeOrder(order, reopen, lock_path)
 
+    def publish(k: int) -> None:
+        order.publish(k)
+        with result._published:
+            result._published.notify_all()
+
     def fill() -> None:
         try:
-            work.fill(order.array, order.publish)
-            order.publish(order.size)
+            work.fill(order.array, publish)
+            publish(order.size)
         except BaseException as e:  # handed to this process's reader
             result._error.append(e)
+            with result._published:
+                result._published.notify_all()
         finally:
             os.close(fd)
 

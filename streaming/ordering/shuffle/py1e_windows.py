@@ -243,14 +243,17 @@ class WindowedNode:
         finished = self.span == len(self.sizes)
         if finished and min(self.sweep.waiting, default=np.inf) < self.sweep.next_window:
             raise AssertionError("py1e windows: a sample came after its window was sorted")
-        self.sweep.write_complete(np.inf if finished else self.drawn - self.reach)
+        # Once every position is drawn, the rest is sorted a window per step, so the reader
+        # gets the first window without waiting for the sort of the whole node.
+        bound = ((self.sweep.next_window + 1) << WINDOW_BITS) if finished else 0.0
+        self.sweep.write_complete(bound if finished else self.drawn - self.reach)
         if self.sweep.tie_starts:  # equal positions: ordered as argsort of the whole node
             whole = WholeNode(self.plan, self.start)
             whole.recompute()
             self.final_rows, self.done = self.length, True
             return
         self.final_rows = self.sweep.written
-        if finished:
+        if finished and not self.sweep.waiting:
             if self.sweep.written != self.length:  # cannot happen
                 raise AssertionError(f"py1e windows wrote {self.sweep.written} of {self.length}")
             self.done = True
