@@ -45,11 +45,12 @@ __all__ = ["NodeOrder", "SharedOrderWarning", "open_node_order", "order_key", "s
 #: Bump when the content of an order file for the same key changes.
 FORMAT_VERSION = 1
 #: Order files not modified for this long belong to no running job and are removed.
-STALE_SECONDS = 7 * 24 * 3600
+STALE_SECONDS = 24 * 3600
 #: How often a process waiting for progress checks that the producer is alive.
-LIVENESS_SECONDS = 0.1
-#: The longest sleep of a process polling another process's progress.
-MAX_POLL_SECONDS = 0.005
+LIVENESS_SECONDS = 0.25
+#: The shortest and longest sleeps of a process polling another process's progress.
+MIN_POLL_SECONDS = 0.001
+MAX_POLL_SECONDS = 0.05
 #: The first chunk a reader takes: small, so the first sample comes quickly; then doubling.
 FIRST_CHUNK = 1 << 10
 
@@ -105,6 +106,12 @@ class NodeOrder:
         self._thread = thread
         self._error: list[BaseException] = []
         self._published = threading.Condition()
+        self._poll = MIN_POLL_SECONDS
+        self._lock_fd: int | None = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_lock_fd", None) is not None:
+            os.close(self._lock_fd)  # type: ignore[arg-type]
 
     @property
     def array(self) -> np.ndarray:
@@ -123,11 +130,16 @@ class NodeOrder:
 
     def _wait(self, progress: int) -> int:
         """Block until the progress passes `progress`; return it. A stalled producer that died
-        is replaced (this process may become the one that computes the order)."""
-        delay, checked = 0.0005, time.monotonic()
+        is replaced (this process may become the one that computes the order).
+
+        Another process's progress is polled, backing off from 1 ms to `MAX_POLL_SECONDS`;
+        the pace found is kept for the next wait, so a reader that keeps up with the producer
+        settles near the producer's publishing rate instead of spinning."""
+        delay, checked = self._poll, time.monotonic()
         while True:
             now = self.progress()
             if now > progress or now >= self.array.size:
+                self._poll = max(MIN_POLL_SECONDS, delay / 2)
                 return now
             if self._thread is not None:  # computed here: woken by each publish
                 with self._published:
@@ -145,18 +157,20 @@ class NodeOrder:
             return self._thread.is_alive() or self.progress() >= self.array.size
         if self._order is None or self._lock_path is None:
             return True
-        current = open_order_file(self._order.path)
-        if current is not None and current.inode != self._order.inode:
-            return False  # replaced by a new producer's file: follow that one
-        fd = open_nofollow(self._lock_path, os.O_RDWR | os.O_CREAT)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True  # the producer holds it
-            return self._order.complete
-        finally:
-            os.close(fd)
+            st = os.stat(self._order.path)
+            if (st.st_dev, st.st_ino) != self._order.inode:
+                return False  # replaced by a new producer's file: follow that one
+        except FileNotFoundError:
+            pass
+        if self._lock_fd is None:
+            self._lock_fd = open_nofollow(self._lock_path, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True  # the producer holds it
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        return self._order.complete
 
     def _adopt(self, other: NodeOrder) -> None:
         if other.shape != self.shape or other.array.dtype != self.array.dtype:
@@ -164,7 +178,10 @@ class NodeOrder:
                 f"The recomputed shared order has shape {other.shape} of {other.array.dtype}, "
                 f"not {self.shape} of {self.array.dtype}: the order files were tampered with"
             )
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
         self.__dict__.update(other.__dict__)
+        other._lock_fd = None
 
     def wait_complete(self) -> None:
         """Block until the whole node part is final."""
@@ -231,13 +248,17 @@ def open_node_order(
     """
     from streaming.ordering.node_order import node_work
 
-    work = node_work(batching_method, settings, topology, epoch, sample_in_epoch, replication, node)
+    def make_work() -> Any:  # only the process that computes the order calls it
+        return node_work(
+            batching_method, settings, topology, epoch, sample_in_epoch, replication, node
+        )
+
     if directory is not None:
         job, name = order_key(
             batching_method, settings, topology, epoch, sample_in_epoch, replication, node
         )
         try:
-            return share_work(directory, job, name, work, epoch)
+            return share_work(directory, job, name, make_work, epoch)
         except OSError as e:
             warnings.warn(
                 f"Could not share the epoch order through {directory!r} ({e}): every process "
@@ -246,13 +267,15 @@ def open_node_order(
                 SharedOrderWarning,
                 stacklevel=2,
             )
+    work = make_work()
     array = np.empty(work.shape, work.dtype)
     work.fill(array, lambda k: None)
     return NodeOrder(None, None, None, array=array)
 
 
 def share_work(directory: str, job: str, name: str, work: Any, epoch: int) -> NodeOrder:
-    """The order `work` (a `NodeWork`: ``shape``, ``dtype``, ``fill``) of job `job`'s epoch
+    """The order `work` (a `NodeWork`: ``shape``, ``dtype``, ``fill``; or a function that
+    returns one, called only if this process computes the order) of job `job`'s epoch
     `epoch`, shared as ``<directory>/<name>.order``: mapped if complete or being computed by
     another process, else computed here (in a thread) for everyone.
 
@@ -322,6 +345,8 @@ def _produce(
         if found is not None and found.complete:  # finished while we waited for the lock
             os.close(fd)
             return NodeOrder(found, reopen, lock_path)
+        if not hasattr(work, "fill"):
+            work = work()  # errors in the settings are raised here, in every process
         _remove_old(directory, job, epoch)
         order = create_order_file(path, work.shape, work.dtype)
     except BaseException:
