@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml $(wildcard requirements/*.txt)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/composer.txt \
 		>> $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import streaming, pytest, hypothesis, sklearn, matplotlib, boto3, oci, lightning"
+	$(PY) -m compileall -q -j 0 streaming integrations > /dev/null
 	$(PY) -c "import google.cloud.storage, azure.storage.blob, omegaconf, composer.trainer, pyspark"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import ds_report
+import precompile
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -186,6 +187,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    precompile.compile_ours()
     if args.order_samples is None:
         args.order_samples = max(100_000, int(round(100_000_000 * args.scale)))
     args.out.mkdir(parents=True, exist_ok=True)

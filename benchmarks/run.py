@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import precompile
 import report
 
 HERE = Path(__file__).resolve().parent
@@ -145,6 +146,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    precompile.compile_ours()
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = (args.scratch or args.out / "scratch").resolve()
     scratch.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import precompile  # noqa: E402
 import scale_order_node  # noqa: E402
 import scale_order_report  # noqa: E402
 
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scratch", default=None, help="default: benchmarks/out/scale-order")
     p.add_argument("--update", action="store_true", help="keep other cases of OUT's json")
     args = p.parse_args(argv)
+    precompile.compile_ours()
     args.libs = args.libs.split(",")
     args.first_libs = args.first_libs.split(",")
     args.part_nodes = [int(x) for x in args.part_nodes.split(",")]

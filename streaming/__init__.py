@@ -4,35 +4,31 @@ Reads and writes mosaicml-streaming's MDS datasets byte for byte. Importing it i
 never imports torch, Lightning or Composer.
 """
 
-from streaming.format import (
-    CSVWriter,
-    JSONWriter,
-    MDSWriter,
-    TSVWriter,
-    XSVWriter,
-    merge_index,
-)
-from streaming.local import LocalDataset
+from streaming._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
-# torch-backed objects, imported on first use so that `import streaming` stays light.
+#: Public name -> its module, imported on first use: ``import streaming`` loads nothing else,
+#: so a process that needs only a part (a DataLoader worker reading the node's epoch order, a
+#: convert script) pays only for that part.
 _LAZY = {
+    "CSVWriter": "streaming.format",
+    "JSONWriter": "streaming.format",
+    "MDSWriter": "streaming.format",
+    "TSVWriter": "streaming.format",
+    "XSVWriter": "streaming.format",
+    "merge_index": "streaming.format",
+    "LocalDataset": "streaming.local",
     "StreamingDataset": "streaming.dataset",
     "Stream": "streaming.stream",
     "StreamingDataLoader": "streaming.loader",
 }
 
+__getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streaming' has no attribute {name!r}")
-    import importlib
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

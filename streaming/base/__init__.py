@@ -6,27 +6,22 @@ it used resolves here to our own objects (``streaming.base.StreamingDataset`` *i
 ``streaming.base.spanner``) have no counterpart and raise an `ImportError` saying so.
 """
 
-from streaming.base.format import CSVWriter, JSONWriter, MDSWriter, TSVWriter, XSVWriter
-from streaming.local import LocalDataset
+from streaming._lazy import lazy_getattr
 
-# torch-backed objects, imported on first use (as `streaming` does).
+# Imported on first use, as `streaming` does.
 _LAZY = {
+    "CSVWriter": "streaming.base.format",
+    "JSONWriter": "streaming.base.format",
+    "MDSWriter": "streaming.base.format",
+    "TSVWriter": "streaming.base.format",
+    "XSVWriter": "streaming.base.format",
+    "LocalDataset": "streaming.local",
     "StreamingDataset": "streaming.dataset",
     "Stream": "streaming.stream",
     "StreamingDataLoader": "streaming.loader",
 }
 
-
-def __getattr__(name: str):  # noqa: ANN202 - the types are those of the lazy objects
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streaming.base' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 
 __all__ = [
     "StreamingDataLoader",

@@ -11,8 +11,7 @@ sample into what a model takes; they are imported on first use::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from streaming._lazy import lazy_getattr
 
 #: Reader class name -> its module.
 READERS = {
@@ -29,13 +28,7 @@ READERS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = READERS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streaming.datasets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, READERS)
 
 
 __all__ = sorted(READERS)

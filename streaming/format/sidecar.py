@@ -39,7 +39,7 @@ def index_key(path: str) -> tuple[str, tuple[int, int]]:
     h = xxhash.xxh64()
     with open(path, "rb") as f:
         st = os.fstat(f.fileno())
-        block = bytearray(1 << 22)
+        block = bytearray(max(1, min(st.st_size, 1 << 22)))
         view = memoryview(block)
         while True:
             n = f.readinto(block)

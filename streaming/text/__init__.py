@@ -9,8 +9,7 @@ without torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from streaming._lazy import lazy_getattr
 
 #: Reader class name -> its module.
 READERS = {
@@ -20,13 +19,7 @@ READERS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = READERS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streaming.text' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, READERS)
 
 
 __all__ = ["StreamingPile", "StreamingC4", "StreamingEnWiki"]

@@ -3,23 +3,24 @@
 
 Also mosaicml-streaming's vision readers at its import path (`StreamingADE20K`,
 `StreamingCIFAR10`, `StreamingCOCO`, `StreamingImageNet`), with its arguments and samples.
+They are imported on first use, so that a module needing one part (the per-sample seed of
+`streaming.vision.augment`, say) does not load the readers.
 """
 
-from streaming.vision.ade20k import StreamingADE20K as StreamingADE20K
-from streaming.vision.cifar10 import StreamingCIFAR10 as StreamingCIFAR10
-from streaming.vision.coco import StreamingCOCO as StreamingCOCO
-from streaming.vision.decode import cpu_decoder_name, decode_images
-from streaming.vision.imagenet import StreamingImageNet as StreamingImageNet
-from streaming.vision.pipeline import IMAGENET_MEAN, IMAGENET_STD, ImageBatchPipeline
+from streaming._lazy import lazy_getattr
 
-__all__ = [
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "ImageBatchPipeline",
-    "StreamingADE20K",
-    "StreamingCIFAR10",
-    "StreamingCOCO",
-    "StreamingImageNet",
-    "cpu_decoder_name",
-    "decode_images",
-]
+_LAZY = {
+    "StreamingADE20K": "streaming.vision.ade20k",
+    "StreamingCIFAR10": "streaming.vision.cifar10",
+    "StreamingCOCO": "streaming.vision.coco",
+    "StreamingImageNet": "streaming.vision.imagenet",
+    "cpu_decoder_name": "streaming.vision.decode",
+    "decode_images": "streaming.vision.decode",
+    "IMAGENET_MEAN": "streaming.vision.pipeline",
+    "IMAGENET_STD": "streaming.vision.pipeline",
+    "ImageBatchPipeline": "streaming.vision.pipeline",
+}
+
+__getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
+
+__all__ = sorted(_LAZY)

@@ -25,6 +25,7 @@ CONSOLE = Path(sys.executable).parent / "streaming"
 EXTRA = ["max_duration=2ep", "eval_loader=null", "train_loader.num_workers=1",
          "trainer.log_every=1"]  # fmt: skip
 STEPS = 14  # 2 epochs of 7 steps
+EPOCH_STEPS = 7
 
 
 def start(command: list[str], cwd: Path) -> tuple[subprocess.Popen, list[str]]:
@@ -84,7 +85,11 @@ def test_ctrl_c_saves_prints_the_resume_command_and_exits_130(
     step = int(found.group(1))
     assert 3 <= step < STEPS
     suffix = ".ckpt" if kind == "lightning" else "-rank0.pt"
-    assert found.group(2) == str(folder / f"ep0-ba{step}{suffix}")
+    # The signal lands a few steps after step 3 on a loaded machine, possibly in epoch 1; at an
+    # epoch's last step the trainer may already count the next epoch.
+    epochs = {str((step - 1) // EPOCH_STEPS), str(step // EPOCH_STEPS)}
+    named = re.fullmatch(rf"ep(\d+)-ba{step}{re.escape(suffix)}", Path(found.group(2)).name)
+    assert Path(found.group(2)).parent == folder and named and named.group(1) in epochs, last
     assert Path(found.group(2)).is_file()
     assert shlex.split(found.group(3)) == ["streaming", *args]
     assert f"steps        {step} this run, {step} in all" in lines
