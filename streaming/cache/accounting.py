@@ -22,7 +22,8 @@ shards:
   cached: its size is read from disk once and recorded. A listed file deleted behind the
   cache's back is fetched again on its next use (and recorded again) or, if it comes up for
   eviction first, its line is dropped: usage converges to the bytes on disk either way.
-* **Building it lists every shard's file names** (once per process, under a limit only).
+* **Building it lists every shard's file names** (once per process, under a limit only),
+  decoded from the index text without building the shards' readers.
 * **Local-only streams** (no remote, or a remote naming the directory) have no ledger here:
   their files are never counted nor evicted, whatever a ledger of their directory says.
 """
@@ -37,7 +38,9 @@ import time
 from collections.abc import Iterator, Sequence
 
 from streaming.cache.ledger import Ledger
+from streaming.format.index_names import entry_file_names, shard_file_names
 from streaming.format.shard import Shard
+from streaming.format.shard_list import ShardChain, ShardList
 
 __all__ = ["Accounting", "FLUSH_USES", "FLUSH_SECONDS", "shard_files"]
 
@@ -49,12 +52,25 @@ FLUSH_SECONDS = 1.0
 
 def shard_files(shard: Shard) -> list[str]:
     """Basenames of every file the shard may have on disk (raw and compressed)."""
-    names = []
-    for raw, zipped in shard.file_pairs():
-        names.append(raw["basename"])
-        if zipped:
-            names.append(zipped["basename"])
-    return names
+    return entry_file_names(shard.entry)
+
+
+def _files_by_shard(shards: Sequence[Shard]) -> Iterator[tuple[int, str, list[str]]]:
+    """``(shard_id, dirname, file basenames)`` of every shard: read from the index text where
+    the sequence is a lazy `ShardList` (or a chain of them), so no reader is built."""
+    parts = shards.parts if isinstance(shards, ShardChain) else [shards]
+    base = 0
+    for part in parts:
+        if isinstance(part, ShardChain):
+            for i, dirname, names in _files_by_shard(part):
+                yield base + i, dirname, names
+        elif isinstance(part, ShardList):
+            for i, names in enumerate(shard_file_names(part.table)):
+                yield base + i, part.dirname, names
+        else:
+            for i, shard in enumerate(part):
+                yield base + i, shard.dirname, shard_files(shard)
+        base += len(part)
 
 
 class Accounting:
@@ -72,10 +88,10 @@ class Accounting:
         self.shards = shards
         self.lock = threading.RLock()
         self._owner: dict[tuple[str, str], int] = {}
-        for shard_id, shard in enumerate(shards):
+        for shard_id, dirname, names in _files_by_shard(shards):
             if evictable[shard_id]:
-                for name in shard_files(shard):
-                    self._owner[(shard.dirname, name)] = shard_id
+                for name in names:
+                    self._owner[(dirname, name)] = shard_id
         self._dirnames = sorted({dirname for dirname, _ in self._owner})
         self._ledgers: dict[str, Ledger] = {}
         self._pending: dict[str, list[tuple[str, int]]] = {}
