@@ -33,18 +33,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceNotFoundError
-from azure.storage.blob import ExponentialRetry
 from azure.storage.filedatalake import DataLakeServiceClient
 
 from streaming.storage.azure import (
     _CREDENTIAL_HELP,
-    CHUNK_BYTES,
-    CONNECT_TIMEOUT,
-    _bound_request,
     _connection_string_account,
-    _default_credential,
     _download,
     _Settings,
+    account_credential,
+    cached_client,
+    client_options,
 )
 from streaming.storage.base import (
     Backend,
@@ -87,16 +85,7 @@ def parse_adls_url(url: str) -> ADLSLocation:
 
 
 def _make_service(account: str | None, settings: _Settings, url: str) -> DataLakeServiceClient:
-    options: dict[str, Any] = {
-        # Only listings and existence checks use these; transfers retry in our own loop.
-        "retry_policy": ExponentialRetry(
-            initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1
-        ),
-        "connection_timeout": CONNECT_TIMEOUT,
-        "max_single_get_size": CHUNK_BYTES,
-        "max_chunk_get_size": CHUNK_BYTES,
-        "raw_request_hook": _bound_request,
-    }
+    options = client_options()
     conn, name, key = settings.connection_string, settings.account_name, settings.account_key
     if conn and (account is None or _connection_string_account(conn) == account):
         return DataLakeServiceClient.from_connection_string(conn, **options)
@@ -110,11 +99,10 @@ def _make_service(account: str | None, settings: _Settings, url: str) -> DataLak
         account = name
     elif name != account:
         key = None  # the key belongs to another account
-    credential: Any = {"account_name": account, "account_key": key} if key else (
-        _default_credential()
-    )
     return DataLakeServiceClient(
-        f"https://{account}.dfs.core.windows.net", credential=credential, **options
+        f"https://{account}.dfs.core.windows.net",
+        credential=account_credential(account, key),
+        **options,
     )
 
 
@@ -150,15 +138,12 @@ class ADLSBackend(Backend):
 
     def _service(self, loc: ADLSLocation, url: str) -> DataLakeServiceClient:
         settings = _Settings.from_environment()
-        key = (loc.account, settings)
-        client = self._clients.get(key)
-        if client is None:
-            try:
-                client = _make_service(loc.account, settings, url)
-            except ValueError as e:  # a malformed connection string or account URL
-                raise StorageAuthError(f"Cannot access {url}: bad Azure settings: {e}") from e
-            client = self._clients.setdefault(key, client)
-        return client
+        return cached_client(
+            self._clients,
+            (loc.account, settings),
+            lambda: _make_service(loc.account, settings, url),
+            url,
+        )
 
     def _file(self, url: str) -> tuple[Any, ADLSLocation]:
         loc = parse_adls_url(url)
@@ -176,8 +161,9 @@ class ADLSBackend(Backend):
                 try:
                     stream = file.download_file(max_concurrency=1, retry_total=0)
                     with open(tmp, "wb") as out:
-                        copy_chunks(stream.chunks(), out, remote_url, timeout, stream.size,
-                                    started=started)
+                        copy_chunks(
+                            stream.chunks(), out, remote_url, timeout, stream.size, started=started
+                        )
                 except AzureError as e:
                     raise _map_error(e, "Download of", remote_url, loc) from e
         finally:
@@ -192,8 +178,7 @@ class ADLSBackend(Backend):
                 file.create_file(retry_total=0)
                 return
             with open(local_path, "rb") as f:
-                file.upload_data(f, length=size, overwrite=True, max_concurrency=1,
-                                 retry_total=0)
+                file.upload_data(f, length=size, overwrite=True, max_concurrency=1, retry_total=0)
         except AzureError as e:
             raise _map_error(e, f"Upload of {local_path} to", remote_url, loc) from e
 
@@ -203,8 +188,11 @@ class ADLSBackend(Backend):
         prefix = loc.path.strip("/")
         fs = self._service(loc, remote_url).get_file_system_client(loc.filesystem)
         try:
-            names = [p.name for p in fs.get_paths(path=prefix or None, recursive=True)
-                     if not p.is_directory]
+            names = [
+                p.name
+                for p in fs.get_paths(path=prefix or None, recursive=True)
+                if not p.is_directory
+            ]
         except ResourceNotFoundError as e:
             if getattr(e, "error_code", None) == "PathNotFound":
                 return []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,8 +137,9 @@ class _Settings:
         )
 
 
-def _make_service(account_host: str | None, settings: _Settings, url: str) -> BlobServiceClient:
-    options: dict[str, Any] = {
+def client_options() -> dict[str, Any]:
+    """The SDK client options of both Azure backends (Blob and Data Lake)."""
+    return {
         # Only listings and existence checks use these; transfers retry in our own loop.
         "retry_policy": ExponentialRetry(
             initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1
@@ -147,8 +149,32 @@ def _make_service(account_host: str | None, settings: _Settings, url: str) -> Bl
         "max_chunk_get_size": CHUNK_BYTES,
         "raw_request_hook": _bound_request,
     }
+
+
+def account_credential(name: str | None, key: str | None) -> Any:
+    """The account key where one is set for this account, else the default credential chain."""
+    return {"account_name": name, "account_key": key} if key else _default_credential()
+
+
+def cached_client(clients: dict, key: Any, make: Callable[[], Any], url: str) -> Any:
+    """The client cached under `key` in `clients`, made by `make` on first use (a malformed
+    connection string or account URL is a `StorageAuthError` naming `url`)."""
+    client = clients.get(key)
+    if client is None:
+        try:
+            client = make()
+        except ValueError as e:
+            raise StorageAuthError(f"Cannot access {url}: bad Azure settings: {e}") from e
+        client = clients.setdefault(key, client)
+    return client
+
+
+def _make_service(account_host: str | None, settings: _Settings, url: str) -> BlobServiceClient:
+    options = client_options()
     connection_string, name, key = (
-        settings.connection_string, settings.account_name, settings.account_key
+        settings.connection_string,
+        settings.account_name,
+        settings.account_key,
     )
     if account_host is None:
         if connection_string:
@@ -167,9 +193,7 @@ def _make_service(account_host: str | None, settings: _Settings, url: str) -> Bl
         account_url, name = f"https://{account_host}", name or account
         if name != account:
             key = None  # the key belongs to another account
-    credential: Any = {"account_name": name, "account_key": key} if key else _default_credential()
-    return BlobServiceClient(account_url, credential=credential, **options)
-
+    return BlobServiceClient(account_url, credential=account_credential(name, key), **options)
 
 
 def _bound_request(request: Any) -> None:
@@ -232,15 +256,12 @@ class AzureBackend(Backend):
         """The service client for the location's account, cached per credential settings (so a
         changed variable takes effect on the next call)."""
         settings = _Settings.from_environment()
-        key = (location.account_host, settings)
-        client = self._clients.get(key)
-        if client is None:
-            try:
-                client = _make_service(location.account_host, settings, url)
-            except ValueError as e:  # a malformed connection string or account URL
-                raise StorageAuthError(f"Cannot access {url}: bad Azure settings: {e}") from e
-            client = self._clients.setdefault(key, client)
-        return client
+        return cached_client(
+            self._clients,
+            (location.account_host, settings),
+            lambda: _make_service(location.account_host, settings, url),
+            url,
+        )
 
     # -- the four operations ------------------------------------------------------------------
 
