@@ -4,25 +4,29 @@ Reads and writes mosaicml-streaming's MDS datasets byte for byte. Importing it i
 never imports torch, Lightning or Composer.
 """
 
-from streaming._lazy import lazy_getattr
+from streaming._lazy import by_module, lazy_getattr
 
 __version__ = "0.1.0"
 
-#: Public name -> its module, imported on first use: ``import streaming`` loads nothing else,
-#: so a process that needs only a part (a DataLoader worker reading the node's epoch order, a
-#: convert script) pays only for that part.
-_LAZY = {
-    "CSVWriter": "streaming.format",
-    "JSONWriter": "streaming.format",
-    "MDSWriter": "streaming.format",
-    "TSVWriter": "streaming.format",
-    "XSVWriter": "streaming.format",
-    "merge_index": "streaming.format",
-    "LocalDataset": "streaming.local",
-    "StreamingDataset": "streaming.dataset",
-    "Stream": "streaming.stream",
-    "StreamingDataLoader": "streaming.loader",
-}
+#: The public names, each imported from its module on first use: ``import streaming`` loads
+#: nothing else, so a process that needs only a part (a DataLoader worker reading the node's
+#: epoch order, a convert script) pays only for that part.
+_LAZY = by_module(
+    {
+        "streaming.format": (
+            "CSVWriter",
+            "JSONWriter",
+            "MDSWriter",
+            "TSVWriter",
+            "XSVWriter",
+            "merge_index",
+        ),
+        "streaming.local": ("LocalDataset",),
+        "streaming.dataset": ("StreamingDataset",),
+        "streaming.stream": ("Stream",),
+        "streaming.loader": ("StreamingDataLoader",),
+    }
+)
 
 __getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -38,6 +38,11 @@ def lazy_getattr(
         return value
 
     return __getattr__
+
+
+def by_module(modules: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """``{name: module}`` for `lazy_getattr`, from each module and the names it exports."""
+    return {name: module for module, names in modules.items() for name in names}
 
 
 def _has_submodule(package: str, name: str) -> bool:

@@ -6,20 +6,18 @@ it used resolves here to our own objects (``streaming.base.StreamingDataset`` *i
 ``streaming.base.spanner``) have no counterpart and raise an `ImportError` saying so.
 """
 
-from streaming._lazy import lazy_getattr
+from streaming._lazy import by_module, lazy_getattr
 
 # Imported on first use, as `streaming` does.
-_LAZY = {
-    "CSVWriter": "streaming.base.format",
-    "JSONWriter": "streaming.base.format",
-    "MDSWriter": "streaming.base.format",
-    "TSVWriter": "streaming.base.format",
-    "XSVWriter": "streaming.base.format",
-    "LocalDataset": "streaming.local",
-    "StreamingDataset": "streaming.dataset",
-    "Stream": "streaming.stream",
-    "StreamingDataLoader": "streaming.loader",
-}
+_LAZY = by_module(
+    {
+        "streaming.base.format": ("CSVWriter", "JSONWriter", "MDSWriter", "TSVWriter", "XSVWriter"),
+        "streaming.local": ("LocalDataset",),
+        "streaming.dataset": ("StreamingDataset",),
+        "streaming.stream": ("Stream",),
+        "streaming.loader": ("StreamingDataLoader",),
+    }
+)
 
 __getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 

@@ -4,18 +4,15 @@ Its parts are imported on first use: a process that only maps the node's epoch o
 (`streaming.cache.shared_order`) does not load the shard cache.
 """
 
-from streaming._lazy import lazy_getattr
+from streaming._lazy import by_module, lazy_getattr
 
-_LAZY = {
-    "NodeCache": "streaming.cache.node_cache",
-    "NothingToEvictError": "streaming.cache.node_cache",
-    "ShardInUseError": "streaming.cache.node_cache",
-    "UnsafeCacheDirectoryError": "streaming.cache.paths",
-    "cache_root": "streaming.cache.paths",
-    "meta_dir": "streaming.cache.paths",
-    "Prefetcher": "streaming.cache.prefetch",
-    "ReadPlan": "streaming.cache.prefetch",
-}
+_LAZY = by_module(
+    {
+        "streaming.cache.node_cache": ("NodeCache", "NothingToEvictError", "ShardInUseError"),
+        "streaming.cache.paths": ("UnsafeCacheDirectoryError", "cache_root", "meta_dir"),
+        "streaming.cache.prefetch": ("Prefetcher", "ReadPlan"),
+    }
+)
 
 __getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 

@@ -4,19 +4,17 @@ The public names are imported on first use, so that a module needing one small p
 sample-count helpers of `streaming.format.sizes`, say) does not load every writer.
 """
 
-from streaming._lazy import lazy_getattr
+from streaming._lazy import by_module, lazy_getattr
 
-_LAZY = {
-    "CSVWriter": "streaming.format.split",
-    "JSONWriter": "streaming.format.split",
-    "TSVWriter": "streaming.format.split",
-    "XSVWriter": "streaming.format.split",
-    "MDSWriter": "streaming.format.mds.writer",
-    "OutputInUseError": "streaming.format.output",
-    "get_index_basename": "streaming.format.index",
-    "read_index": "streaming.format.index",
-    "merge_index": "streaming.format.merge",
-}
+_LAZY = by_module(
+    {
+        "streaming.format.split": ("CSVWriter", "JSONWriter", "TSVWriter", "XSVWriter"),
+        "streaming.format.mds.writer": ("MDSWriter",),
+        "streaming.format.output": ("OutputInUseError",),
+        "streaming.format.index": ("get_index_basename", "read_index"),
+        "streaming.format.merge": ("merge_index",),
+    }
+)
 
 __getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 

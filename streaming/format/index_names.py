@@ -71,7 +71,7 @@ def shard_file_names(table: IndexTable) -> Iterator[list[str]]:
     if not n:
         return
     start, length = table.columns["start"], table.columns["length"]
-    with _text(table) as text:
+    with _IndexText(table) as text:
         for a in range(0, n, CHUNK):
             b = min(a + CHUNK, n)
             lo, hi = int(start[a]), int(start[b - 1] + length[b - 1])
@@ -85,7 +85,7 @@ def shard_file_names(table: IndexTable) -> Iterator[list[str]]:
                 yield from map(_names, chunk)
 
 
-class _text:
+class _IndexText:
     """The index text the table's offsets point into: its bytes, or the file mapped."""
 
     def __init__(self, table: IndexTable) -> None:

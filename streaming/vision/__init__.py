@@ -7,19 +7,18 @@ They are imported on first use, so that a module needing one part (the per-sampl
 `streaming.vision.augment`, say) does not load the readers.
 """
 
-from streaming._lazy import lazy_getattr
+from streaming._lazy import by_module, lazy_getattr
 
-_LAZY = {
-    "StreamingADE20K": "streaming.vision.ade20k",
-    "StreamingCIFAR10": "streaming.vision.cifar10",
-    "StreamingCOCO": "streaming.vision.coco",
-    "StreamingImageNet": "streaming.vision.imagenet",
-    "cpu_decoder_name": "streaming.vision.decode",
-    "decode_images": "streaming.vision.decode",
-    "IMAGENET_MEAN": "streaming.vision.pipeline",
-    "IMAGENET_STD": "streaming.vision.pipeline",
-    "ImageBatchPipeline": "streaming.vision.pipeline",
-}
+_LAZY = by_module(
+    {
+        "streaming.vision.ade20k": ("StreamingADE20K",),
+        "streaming.vision.cifar10": ("StreamingCIFAR10",),
+        "streaming.vision.coco": ("StreamingCOCO",),
+        "streaming.vision.imagenet": ("StreamingImageNet",),
+        "streaming.vision.decode": ("cpu_decoder_name", "decode_images"),
+        "streaming.vision.pipeline": ("IMAGENET_MEAN", "IMAGENET_STD", "ImageBatchPipeline"),
+    }
+)
 
 __getattr__ = lazy_getattr(__name__, _LAZY, submodules=True)
 
