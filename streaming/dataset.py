@@ -49,6 +49,7 @@ from math import ceil
 from typing import Any
 
 import numpy as np
+import numpy.random  # noqa: F401 (each epoch order draws from it: load it now, not in the first)
 from torch.utils.data import IterableDataset, get_worker_info
 
 from streaming.cache import NodeCache, Prefetcher, ReadPlan

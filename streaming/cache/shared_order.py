@@ -142,8 +142,9 @@ class NodeOrder:
                 self._poll = max(MIN_POLL_SECONDS, delay / 2)
                 return now
             if self._thread is not None:  # computed here: woken by each publish
-                with self._published:
-                    self._published.wait(LIVENESS_SECONDS)
+                with self._published:  # (a publish between the check and the wait is seen)
+                    if self.progress() <= progress:
+                        self._published.wait(LIVENESS_SECONDS)
             else:
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_POLL_SECONDS)

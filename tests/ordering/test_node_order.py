@@ -256,9 +256,9 @@ def test_fast_path_computes_only_its_own_canonical_nodes() -> None:
 
 def steps_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     """Records, per `WindowedNode.step`, the samples drawn so far and the rows sorted."""
-    record: dict[str, list] = {"drawn": [], "sorted": [], "recomputed": []}
+    record: dict[str, list] = {"drawn": [], "sorted": [], "ties": []}
     step, write = py1e_windows.WindowedNode.step, py1e_windows.PositionSweep._write
-    recompute = py1e_windows.WholeNode.recompute
+    ties = py1e_windows.TieOrder.__init__
 
     def counted_step(self):  # noqa: ANN001, ANN202
         step(self)
@@ -268,13 +268,13 @@ def steps_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         record["sorted"].append(sum(len(ids) for _, ids in pieces))
         return write(self, start, pieces)
 
-    def counted_recompute(self):  # noqa: ANN001, ANN202
-        record["recomputed"].append(self.start.node)
-        return recompute(self)
+    def counted_ties(self, plan, start):  # noqa: ANN001, ANN202
+        record["ties"].append(start.node)
+        return ties(self, plan, start)
 
     monkeypatch.setattr(py1e_windows.WindowedNode, "step", counted_step)
     monkeypatch.setattr(py1e_windows.PositionSweep, "_write", counted_write)
-    monkeypatch.setattr(py1e_windows.WholeNode, "recompute", counted_recompute)
+    monkeypatch.setattr(py1e_windows.TieOrder, "__init__", counted_ties)
     return record
 
 
@@ -335,9 +335,10 @@ class RoundedUniform(np.random.Generator):
         return clone
 
 
-def test_ties_compute_the_node_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Equal positions are ordered as np.argsort of the whole node orders them: a window that
-    holds some hands its node to the whole-node path, which continues from the same row."""
+def test_ties_are_ordered_as_argsort_of_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal positions are ordered as np.argsort of the whole node orders them: the sweep goes
+    on, the rows before the first tie are published, and the tied IDs are reordered by one
+    argsort per node, computed beside the sweep; no node is shuffled or sorted twice."""
     from streaming.ordering.shuffle import spans
 
     make_rng = spans.make_rng
@@ -351,14 +352,59 @@ def test_ties_compute_the_node_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     topology = Topology(2, 2, 1)
     expected = generate_work("random", settings_, topology, 1, 0)
     record = steps_spy(monkeypatch)
+    shuffled: list[int] = []
+    shuffle = py1e_windows.shuffle_segments
+    monkeypatch.setattr(
+        py1e_windows,
+        "shuffle_segments",
+        lambda rng, ids, sizes: (shuffled.append(len(ids)), shuffle(rng, ids, sizes))[1],
+    )
     for node in range(2):
         out, published = fill_checked(
             node_work("random", settings_, topology, 1, 0, None, node), expected[node]
         )
         np.testing.assert_array_equal(out, expected[node])
         assert len(published) > 3
-    assert sorted(record["recomputed"]) == [0, 1, 2, 3]  # every node had ties
-    assert record["sorted"]  # windows were sorted before the ties were met
+    assert sorted(record["ties"]) == [0, 1, 2, 3]  # every node had ties, each repaired once
+    assert shuffled == [600] * 4  # each node shuffled once
+    assert sum(record["sorted"]) == 2400  # and swept once
+
+
+def test_rows_before_the_first_tie_are_published_before_the_repair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tie late in the node holds back only the rows from it on."""
+    settings_ = OrderingSettings(
+        [[1000] * 100], [100_000], [1.0], 8, 1, shuffle=True, shuffle_block_size=2000
+    )
+    monkeypatch.setattr(py1e_windows, "WINDOW_BITS", 8)
+    monkeypatch.setattr(py1e_windows, "DRAW_SAMPLES", 1000)
+    monkeypatch.setattr(node_order, "WRITE_ROWS_ENTRIES", 1000)
+    expected = generate_work("random", settings_, Topology(1, 1, 1), 0, 0)[0]
+    tie_row = 80_000
+    write = py1e_windows.PositionSweep._write
+
+    def tie_late(self, start, pieces):  # noqa: ANN001, ANN202
+        before = self.written
+        write(self, start, pieces)
+        if before <= tie_row < self.written and not self.tie_starts:  # a fake pair of ties
+            self.tie_starts.append(np.array([tie_row]))
+            self.tie_sizes.append(np.array([1]))
+
+    monkeypatch.setattr(py1e_windows.PositionSweep, "_write", tie_late)
+    applied: list[int] = []
+    apply = py1e_windows.TieOrder.apply
+    monkeypatch.setattr(
+        py1e_windows.TieOrder, "apply", lambda *a: (applied.append(1), apply(*a))[1]
+    )
+    work = node_work("random", settings_, Topology(1, 1, 1), 0, 0, None, 0)
+    published: list[tuple[int, int]] = []
+    out = np.empty(work.shape, work.dtype)
+    work.fill(out, lambda k: published.append((k, len(applied))))
+    np.testing.assert_array_equal(out, expected)
+    before_repair = [k for k, repaired in published if not repaired]
+    assert max(before_repair) >= tie_row - 2000 and max(before_repair) <= tie_row
+    assert applied == [1]
 
 
 def test_skipping_draws_as_drawing() -> None:

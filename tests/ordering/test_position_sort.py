@@ -29,7 +29,7 @@ def _sorted(ids: np.ndarray, positions: np.ndarray, window_bits: int) -> np.ndar
 def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts windows sorted and tie repairs, to check which path a case took."""
     calls = {"windows": 0, "ties": 0}
-    write, repair = position_sort._Sweep._write, position_sort._order_ties_as_argsort
+    write, repair = position_sort._Sweep._write, position_sort.order_ties_as_argsort
 
     def counted_write(self, *args):  # noqa: ANN001, ANN202
         calls["windows"] += 1
@@ -40,7 +40,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         return repair(*args)
 
     monkeypatch.setattr(position_sort._Sweep, "_write", counted_write)
-    monkeypatch.setattr(position_sort, "_order_ties_as_argsort", counted_repair)
+    monkeypatch.setattr(position_sort, "order_ties_as_argsort", counted_repair)
     return calls
 
 

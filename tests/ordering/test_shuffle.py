@@ -205,3 +205,32 @@ def test_py1e_warns_when_a_shard_outgrows_the_block() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         get_shuffle("py1e", np.array([100, 100]), 1, 0, 0, 1000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 3000), min_size=1, max_size=40),
+    dtype=st.sampled_from(["int8", "int16", "int32", "int64", "uint32"]),
+    chunk=st.sampled_from([1, 7, 1000, 1 << 16]),
+    seed=st.integers(0, 2**32),
+)
+def test_shuffle_segments_draws_as_numpy_per_segment(
+    sizes: list[int], dtype: str, chunk: int, seed: int
+) -> None:
+    """Through the int64 buffer (any chunk, segments larger than it) or in place: the same
+    result and the same generator state as ``rng.shuffle`` of each segment in turn."""
+    from unittest import mock
+
+    from streaming.ordering.shuffle import spans
+
+    values = np.arange(sum(sizes)) % np.iinfo(dtype).max
+    ours, expected = values.astype(dtype), values.astype(dtype)
+    rng, reference = np.random.default_rng(seed), np.random.default_rng(seed)
+    with mock.patch.object(spans, "SHUFFLE_CHUNK", chunk):
+        spans.shuffle_segments(rng, ours, sizes)
+    offset = 0
+    for size in sizes:
+        reference.shuffle(expected[offset : offset + size])
+        offset += size
+    np.testing.assert_array_equal(ours, expected)
+    assert rng.bit_generator.state == reference.bit_generator.state

@@ -85,7 +85,7 @@ def sort_by_position(
         raise AssertionError(f"sort_by_position wrote {sweep.written} of {n} ids")
     if sweep.tie_starts:
         starts, sizes = np.concatenate(sweep.tie_starts), np.concatenate(sweep.tie_sizes)
-        _order_ties_as_argsort(ids, positions, starts, sizes)
+        order_ties_as_argsort(ids, positions, starts, sizes)
 
 
 class _Sweep:
@@ -167,15 +167,21 @@ class _Sweep:
             self.tie_sizes.append(np.diff(first, append=len(tied)) + 1)
 
 
-def _order_ties_as_argsort(
-    ids: NDArray, positions: NDArray[np.float64], starts: NDArray, sizes: NDArray
+def order_ties_as_argsort(
+    ids: NDArray,
+    positions: NDArray[np.float64],
+    starts: NDArray,
+    sizes: NDArray,
+    reference: NDArray[np.intp] | None = None,
 ) -> None:
     """Reorder each group of IDs with equal positions as ``np.argsort(positions)`` orders them.
 
     Group ``g`` was written at ``[starts[g], starts[g] + sizes[g])`` (where any sort puts it),
-    in index order; ``np.argsort`` holds the same indices there, in its own order.
+    in index order; ``np.argsort`` holds the same indices there, in its own order. `reference`
+    is ``np.argsort(positions)``, if already computed.
     """
-    reference = np.argsort(positions)
+    if reference is None:
+        reference = np.argsort(positions)
     where = segment_positions(starts, sizes)
     group = np.repeat(np.arange(len(sizes)), sizes)
     indices = reference[where]

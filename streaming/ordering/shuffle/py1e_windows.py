@@ -9,31 +9,33 @@ with ``out=`` makes the same ones), and builds no per-sample array for a node it
 `start_nodes` does that pass once and captures, for each owned node, the generator where its
 shuffles start and where its positions start.
 
-Then each owned node is produced by a source that tells how many of its leading sorted samples
-(rows) are final:
-
-* `WholeNode` draws the node's positions and sorts it in one go (`sort_by_position`).
-* `WindowedNode` draws positions span by span and sorts them with `sort_by_position`'s sweep as
-  they become final. A span's samples move back by at most ``(high - 1) / 2`` (``high`` the
-  largest window, ``int(1.25 * block_size)``), so once the spans up to index ``X`` are drawn,
-  every position below ``X - high / 2`` is final. Its first rows are final after about ``high``
-  samples' draws, whatever the node's size. On a resume it starts at the first row it is asked
-  for: the spans that lie wholly before are drawn on scratch and not sorted.
+Then each owned node is produced by `WindowedNode`, which draws positions span by span and sorts
+them with `sort_by_position`'s sweep as they become final, and tells how many of its leading sorted
+samples (rows) are final. A span's samples move back by at most ``(high - 1) / 2`` (``high`` the
+largest window, ``int(1.25 * block_size)``), so once the spans up to index ``X`` are drawn, every
+position below ``X - high / 2`` is final. Its first rows are final after about ``high`` samples'
+draws, whatever the node's size. On a resume it starts at the first row it is asked for: the
+spans that lie wholly before are drawn on scratch and not sorted.
 
 Equal positions are ordered as ``np.argsort`` of the whole node orders them, which no window can
-know: when a window holds equal positions, `WindowedNode` computes its node with `WholeNode`
-instead (the rows already final are the same either way).
+know. Two sums ``i + shift`` round to the same float about once per node of 10^8 samples, so a
+large node usually has a few. When the sweep meets the first, `TieOrder` starts drawing the
+node's positions again in a background thread and sorts them with ``np.argsort`` (numpy releases
+the GIL), while the sweep goes on; rows from the first tie on are held back until the argsort has
+reordered the tied IDs (`position_sort.order_ties_as_argsort`). Rows before the first tie are
+final as soon as they are written.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from streaming.ordering.shuffle.position_sort import PositionSweep, sort_by_position
+from streaming.ordering.shuffle.position_sort import PositionSweep, order_ties_as_argsort
 from streaming.ordering.shuffle.py1e import draw_positions
 from streaming.ordering.shuffle.spans import (
     part_sample_bounds,
@@ -94,13 +96,12 @@ class NodeStart:
     first_ids: NDArray[np.int64]
     span_sizes: NDArray[np.int64]
     ids: NDArray[np.signedinteger]  # the node's IDs, each span shuffled (not yet sorted)
-    shuffle_rng: np.random.Generator  # where the node's shuffles start
     positions_rng: np.random.Generator  # where its positions start
 
 
 def skip_shuffles(rng: np.random.Generator, span_sizes: NDArray[np.int64]) -> None:
     """Make the draws of `shuffle_segments` over spans of these sizes, on a scratch buffer."""
-    scratch = np.empty(int(span_sizes.max(initial=0)), np.int8)
+    scratch = np.empty(int(span_sizes.max(initial=0)), np.int64)  # numpy's fastest swaps
     for size in span_sizes.tolist():
         if size > 1:
             rng.shuffle(scratch[:size])
@@ -136,10 +137,9 @@ def start_nodes(
     for node in range(last + 1):
         first_ids, sizes = plan.node_spans(node)
         if node in owned:
-            shuffle_rng = copy.deepcopy(rng)
             ids = segment_positions(first_ids, sizes, dtype)
             shuffle_segments(rng, ids, sizes)
-            starts[node] = NodeStart(node, first_ids, sizes, ids, shuffle_rng, copy.deepcopy(rng))
+            starts[node] = NodeStart(node, first_ids, sizes, ids, copy.deepcopy(rng))
         else:
             skip_shuffles(rng, sizes)
         if node != last:
@@ -147,40 +147,45 @@ def start_nodes(
     return [starts[node] for node in owned], clipped
 
 
-class WholeNode:
-    """A canonical node sorted in one go (`shuffle_py1e`'s own steps for one node).
+class TieOrder:
+    """``np.argsort`` of a node's positions, computed in a background thread for the tie repair.
 
-    `final_rows` is 0 until `step` has run, then the node's length; `ids` holds the sorted IDs.
+    The positions are drawn again from where the node's positions start (`draw_positions`, the
+    node's draws exactly), so the sweep never keeps them: 16 bytes per sample of the node, held
+    only while the repair is pending.
     """
 
     def __init__(self, plan: Py1ePlan, start: NodeStart) -> None:
         self.plan, self.start = plan, start
-        self.ids = start.ids
-        self.final_rows = 0
-        self.done = False
-        self.clipped = False
+        self.positions: NDArray[np.float64] | None = None
+        self.reference: NDArray[np.intp] | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="streaming-py1e-ties", daemon=True)
+        self.thread.start()
 
-    def step(self) -> None:
-        """Draw the node's positions and sort it."""
-        if self.done:
-            return
-        positions, self.clipped = draw_positions(
-            copy.deepcopy(self.start.positions_rng),
-            self.start.span_sizes.tolist(),
-            self.plan.low,
-            self.plan.high,
+    def _run(self) -> None:
+        try:
+            self.positions, _ = draw_positions(
+                copy.deepcopy(self.start.positions_rng),
+                self.start.span_sizes.tolist(),
+                self.plan.low,
+                self.plan.high,
+            )
+            self.reference = np.argsort(self.positions)
+        except BaseException as error:  # noqa: BLE001 (raised again by `apply`)
+            self.error = error
+
+    def apply(self, ids: NDArray, starts: list[NDArray], sizes: list[NDArray]) -> None:
+        """Wait for the argsort, then reorder each group of tied IDs (written at ``starts``, in
+        index order) as it orders them."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.positions is not None and self.reference is not None
+        order_ties_as_argsort(
+            ids, self.positions, np.concatenate(starts), np.concatenate(sizes), self.reference
         )
-        sort_by_position(self.ids, positions)
-        self.final_rows, self.done = len(self.ids), True
-
-    def recompute(self) -> None:
-        """Shuffle and sort the node from its start again (after its `ids` were overwritten)."""
-        ids = segment_positions(self.start.first_ids, self.start.span_sizes, self.ids.dtype)
-        shuffle_segments(copy.deepcopy(self.start.shuffle_rng), ids, self.start.span_sizes)
-        self.ids[:] = ids
-        del ids
-        self.done = False
-        self.step()
+        self.positions = self.reference = None
 
 
 class WindowedNode:
@@ -209,6 +214,8 @@ class WindowedNode:
         self.span = 0  # the next span to draw
         self.drawn = 0  # samples [0, drawn) have positions
         self.scratch = np.empty(0, np.float64)
+        self.ramp = self.shifted = np.empty(0, np.float64)  # indices as floats (`_ramp`)
+        self.ties: TieOrder | None = None
         self.final_rows = 0
         self.done = False
         self.clipped = False
@@ -238,7 +245,7 @@ class WindowedNode:
         self.sweep.written += skipped  # rows below every position still to come
         if chunks:
             positions = np.concatenate(chunks)
-            positions += np.arange(begin, self.drawn, dtype=np.float64)
+            positions += self._ramp(begin, self.drawn)  # one rounding, as the peer's sum
             self._read(begin, positions)
         finished = self.span == len(self.sizes)
         if finished and min(self.sweep.waiting, default=np.inf) < self.sweep.next_window:
@@ -247,16 +254,26 @@ class WindowedNode:
         # gets the first window without waiting for the sort of the whole node.
         bound = ((self.sweep.next_window + 1) << WINDOW_BITS) if finished else 0.0
         self.sweep.write_complete(bound if finished else self.drawn - self.reach)
+        held = self.sweep.written
         if self.sweep.tie_starts:  # equal positions: ordered as argsort of the whole node
-            whole = WholeNode(self.plan, self.start)
-            whole.recompute()
-            self.final_rows, self.done = self.length, True
-            return
-        self.final_rows = self.sweep.written
+            if self.ties is None:
+                self.ties = TieOrder(self.plan, self.start)
+            held = min(held, min(int(starts.min()) for starts in self.sweep.tie_starts))
         if finished and not self.sweep.waiting:
             if self.sweep.written != self.length:  # cannot happen
                 raise AssertionError(f"py1e windows wrote {self.sweep.written} of {self.length}")
+            if self.ties is not None:
+                self.ties.apply(self.ids, self.sweep.tie_starts, self.sweep.tie_sizes)
+                self.ties, held = None, self.length
             self.done = True
+        self.final_rows = held
+
+    def _ramp(self, begin: int, end: int) -> NDArray[np.float64]:
+        """``arange(begin, end)`` as floats, in a buffer kept between steps (exact: < 2**53)."""
+        if len(self.ramp) < end - begin:
+            self.ramp = np.arange(end - begin + max(self.sizes, default=0), dtype=np.float64)
+            self.shifted = np.empty_like(self.ramp)
+        return np.add(self.ramp[: end - begin], begin, out=self.shifted[: end - begin])
 
     def _scratch(self, size: int) -> NDArray[np.float64]:
         """A buffer for `size` draws that are not kept (spans a resume passes over)."""

