@@ -198,7 +198,11 @@ class NodeOrder:
     ) -> Iterator[np.ndarray]:
         """Worker ``(rank, worker)``'s sample IDs (padding dropped), in order, in chunks of at
         most `chunk` entries, each yielded as soon as it is final; the first `skip` IDs are
-        left out."""
+        left out.
+
+        A chunk without padding is a read-only view of the shared order (the node's processes
+        share its pages instead of each holding a copy of its slice); one with padding is a
+        copy without it."""
         from streaming.ordering.node_order import worker_ready
 
         flat = self.array[rank, worker].reshape(-1)
@@ -216,7 +220,12 @@ class NodeOrder:
             taken += 1
             ids = flat[position:end]
             position = end
-            ids = ids[ids != -1]  # a copy: the caller owns it
+            padding = ids == -1
+            if padding.any():
+                ids = ids[~padding]
+            else:
+                ids = ids.view()
+                ids.flags.writeable = False  # the producer's own map is writable
             if skip:
                 dropped = min(skip, len(ids))
                 ids, skip = ids[dropped:], skip - dropped

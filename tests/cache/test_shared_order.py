@@ -176,3 +176,28 @@ def test_keys_differ_by_every_input() -> None:
     jobs = {order_key(*v)[0] for v in [base, variants[2]]}
     assert len(jobs) == 2
     assert order_key(*base)[0] == order_key(*variants[3])[0]  # another epoch: same job
+
+
+def test_chunks_are_read_only_views_of_the_shared_order(tmp_path: Path) -> None:
+    """A worker's chunks share the mapped order's pages (no per-process copy of the slice) and
+    cannot write it; a chunk with padding is a copy without the padding."""
+    settings = OrderingSettings(
+        shard_sizes=[[10] * 7], choose=[70], proportion=[1.0], batch_size=4,
+        num_canonical_nodes=1,
+    )  # fmt: skip
+    topology = Topology(1, 1, 2)
+    expected = generate_work("random", settings, topology, 0, 0)[0]
+    for _ in range(2):  # the producer's map (writable), then a follower's
+        order = open_node_order(str(tmp_path), "random", settings, topology, 0, 0, None, 0)
+        for worker in range(2):
+            chunks = list(order.worker_ids(0, worker, chunk=8))
+            want = expected[0, worker].reshape(-1)
+            assert np.concatenate(chunks).tolist() == want[want != -1].tolist()
+            shared = [np.shares_memory(chunk, order.array) for chunk in chunks]
+            assert shared[:-1] == [True] * (len(chunks) - 1)
+            assert shared[-1] == (not (want == -1).any())
+            for chunk in chunks[:-1]:
+                with pytest.raises(ValueError, match="read-only"):
+                    chunk[0] = 0
+        order.wait_complete()
+    assert (expected == -1).any()  # some worker's last chunk had padding
