@@ -10,11 +10,10 @@ kept so the peer's imports and ``isinstance`` checks work. Transfers go through 
 from __future__ import annotations
 
 import os
-import urllib.parse
 
 from streaming.base.constant import DEFAULT_TIMEOUT
+from streaming.base.storage.named import is_served, named_classes, scheme_of, supported
 from streaming.storage.download import download as _download
-from streaming.storage.registry import SCHEMES
 
 __all__ = [
     "CloudDownloader",
@@ -33,24 +32,11 @@ __all__ = [
 ]
 
 
-def _scheme(remote: str) -> str:
-    """The URL scheme; ``dbfs:/Volumes/...`` is ``dbfs-uc``, as the peer names it."""
-    scheme = urllib.parse.urlparse(remote).scheme
-    if scheme == "dbfs" and remote.startswith("dbfs:/Volumes"):
-        return "dbfs-uc"
-    return scheme
-
-
-def _backend_scheme(scheme: str) -> str:
-    return "dbfs" if scheme == "dbfs-uc" else scheme
-
-
 def _check_supported(remote: str, scheme: str) -> None:
-    if _backend_scheme(scheme) not in SCHEMES:
-        supported = ", ".join(f"{s}://" for s in SCHEMES if s)
+    if not is_served(scheme):
         raise ValueError(
             f"Unsupported remote path: {remote} (no storage backend for scheme {scheme!r}; "
-            f"supported: local paths, {supported})"
+            f"supported: local paths, {supported()})"
         )
 
 
@@ -80,7 +66,7 @@ class CloudDownloader:
         """
         if remote_dir is None:
             return LocalDownloader()
-        scheme = _scheme(remote_dir)
+        scheme = scheme_of(remote_dir)
         _check_supported(remote_dir, scheme)
         named = _NAMED.get(scheme)
         return named() if named is not None else CloudDownloader(scheme)
@@ -110,7 +96,7 @@ class CloudDownloader:
                 f"No remote given to download {local!r} from, and it does not exist locally: "
                 "in the absence of a local dataset, the path to the remote dataset must be given"
             )
-        scheme = _scheme(remote)
+        scheme = scheme_of(remote)
         if scheme != self.scheme:
             raise ValueError(
                 f"Expected remote path to start with url scheme of `{self.scheme}`, got {remote}."
@@ -128,35 +114,20 @@ class CloudDownloader:
         return f"{type(self).__name__}(scheme={self.scheme!r})"
 
 
-def _named(name: str, scheme: str, what: str) -> type[CloudDownloader]:
-    doc = f"Downloads files from {what} (``{scheme}://``) to the local filesystem."
-    cls = type(name, (CloudDownloader,), {"client_identifier": scheme, "__doc__": doc})
-    cls.__module__ = __name__
-    return cls
-
-
-S3Downloader = _named("S3Downloader", "s3", "AWS S3 and S3-compatible stores")
-SFTPDownloader = _named("SFTPDownloader", "sftp", "an SFTP server")
-GCSDownloader = _named("GCSDownloader", "gs", "Google Cloud Storage")
-OCIDownloader = _named("OCIDownloader", "oci", "OCI Object Storage")
-HFDownloader = _named("HFDownloader", "hf", "Hugging Face Hub datasets")
-AzureDownloader = _named("AzureDownloader", "azure", "Azure Blob Storage")
-AzureDataLakeDownloader = _named("AzureDataLakeDownloader", "azure-dl", "Azure Data Lake")
-DatabricksUnityCatalogDownloader = _named(
-    "DatabricksUnityCatalogDownloader", "dbfs-uc", "Databricks Unity Catalog volumes"
+_NAMED: dict[str, type[CloudDownloader]] = named_classes(
+    CloudDownloader, "Downloader", "Downloads files from {what} ({scheme}) to the local filesystem."
 )
-DBFSDownloader = _named("DBFSDownloader", "dbfs", "the Databricks File System")
-AlipanDownloader = _named("AlipanDownloader", "alipan", "Alipan")
-LocalDownloader = _named("LocalDownloader", "", "a local path")
-
-_NAMED: dict[str, type[CloudDownloader]] = {
-    cls.client_identifier: cls  # type: ignore[misc]
-    for cls in (
-        S3Downloader, SFTPDownloader, GCSDownloader, OCIDownloader, HFDownloader,
-        AzureDownloader, AzureDataLakeDownloader, DatabricksUnityCatalogDownloader,
-        DBFSDownloader, AlipanDownloader, LocalDownloader,
-    )
-}  # fmt: skip
+S3Downloader = _NAMED["s3"]
+SFTPDownloader = _NAMED["sftp"]
+GCSDownloader = _NAMED["gs"]
+OCIDownloader = _NAMED["oci"]
+HFDownloader = _NAMED["hf"]
+AzureDownloader = _NAMED["azure"]
+AzureDataLakeDownloader = _NAMED["azure-dl"]
+DatabricksUnityCatalogDownloader = _NAMED["dbfs-uc"]
+DBFSDownloader = _NAMED["dbfs"]
+AlipanDownloader = _NAMED["alipan"]
+LocalDownloader = _NAMED[""]
 
 
 def download_file(remote: str | None, local: str, timeout: float = DEFAULT_TIMEOUT) -> None:

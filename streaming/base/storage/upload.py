@@ -13,7 +13,7 @@ import os
 import urllib.parse
 from typing import Any
 
-from streaming.storage.registry import SCHEMES
+from streaming.base.storage.named import is_served, named_classes, scheme_of, supported
 from streaming.storage.upload import Uploader
 
 __all__ = [
@@ -40,13 +40,6 @@ def _remote_of(out: Any) -> str:
             )
         return os.fspath(out[1])
     return os.fspath(out)
-
-
-def _scheme(remote: str) -> str:
-    scheme = urllib.parse.urlparse(remote).scheme
-    if scheme == "dbfs" and remote.startswith("dbfs:/Volumes"):
-        return "dbfs:/Volumes"
-    return scheme
 
 
 class CloudUploader:
@@ -92,18 +85,17 @@ class CloudUploader:
     ) -> CloudUploader:
         """The uploader for `out`, chosen by the scheme of its remote part."""
         cls._validate(cls, out)  # type: ignore[arg-type]
-        named = _NAMED.get(_scheme(_remote_of(out)), CloudUploader)
+        named = _NAMED.get(scheme_of(_remote_of(out)), CloudUploader)
         return named(out, keep_local, progress_bar, retry, exist_ok)
 
     def _validate(self, out: str | tuple[str, str]) -> None:
         """Raise `ValueError` if `out` is malformed or no backend serves its scheme."""
         remote = _remote_of(out)
         scheme = urllib.parse.urlparse(remote).scheme
-        if scheme not in SCHEMES:
-            supported = ", ".join(f"{s}://" for s in SCHEMES if s)
+        if not is_served(scheme):
             raise ValueError(
                 f"Invalid Cloud provider prefix: {scheme} (in {remote!r}); supported: local "
-                f"paths, {supported}"
+                f"paths, {supported()}"
             )
 
     def upload_file(self, filename: str) -> None:
@@ -133,35 +125,16 @@ class CloudUploader:
             os.remove(local)
 
 
-def _named(name: str, scheme: str, what: str) -> type[CloudUploader]:
-    doc = f"Uploads a writer's files to {what} (``{scheme or 'a local path'}``)."
-    cls = type(name, (CloudUploader,), {"__doc__": doc})
-    cls.__module__ = __name__
-    return cls
-
-
-S3Uploader = _named("S3Uploader", "s3", "AWS S3 and S3-compatible stores")
-GCSUploader = _named("GCSUploader", "gs", "Google Cloud Storage")
-OCIUploader = _named("OCIUploader", "oci", "OCI Object Storage")
-HFUploader = _named("HFUploader", "hf", "Hugging Face Hub datasets")
-AzureUploader = _named("AzureUploader", "azure", "Azure Blob Storage")
-AzureDataLakeUploader = _named("AzureDataLakeUploader", "azure-dl", "Azure Data Lake")
-DatabricksUnityCatalogUploader = _named(
-    "DatabricksUnityCatalogUploader", "dbfs:/Volumes", "Databricks Unity Catalog volumes"
+_NAMED: dict[str, type[CloudUploader]] = named_classes(
+    CloudUploader, "Uploader", "Uploads a writer's files to {what} ({scheme}).", skip=("sftp",)
 )
-DBFSUploader = _named("DBFSUploader", "dbfs", "the Databricks File System")
-AlipanUploader = _named("AlipanUploader", "alipan", "Alipan")
-LocalUploader = _named("LocalUploader", "", "another local directory")
-
-_NAMED: dict[str, type[CloudUploader]] = {
-    "s3": S3Uploader,
-    "gs": GCSUploader,
-    "oci": OCIUploader,
-    "hf": HFUploader,
-    "azure": AzureUploader,
-    "azure-dl": AzureDataLakeUploader,
-    "dbfs:/Volumes": DatabricksUnityCatalogUploader,
-    "dbfs": DBFSUploader,
-    "alipan": AlipanUploader,
-    "": LocalUploader,
-}
+S3Uploader = _NAMED["s3"]
+GCSUploader = _NAMED["gs"]
+OCIUploader = _NAMED["oci"]
+HFUploader = _NAMED["hf"]
+AzureUploader = _NAMED["azure"]
+AzureDataLakeUploader = _NAMED["azure-dl"]
+DatabricksUnityCatalogUploader = _NAMED["dbfs-uc"]
+DBFSUploader = _NAMED["dbfs"]
+AlipanUploader = _NAMED["alipan"]
+LocalUploader = _NAMED[""]
