@@ -128,6 +128,9 @@ class IndexTable:
         layout_first: the first shard of each layout, in index order.
         stat: (size, mtime_ns) of the index file when it was read (None: `data` holds the bytes).
         data: the index bytes the `start`/`length` columns point into, when not the file's.
+        sidecar: ``(meta_dir, key)`` of the node cache's sidecar that holds these columns, if
+            any: a pickled table (a DataLoader worker started by spawn or forkserver) maps the
+            sidecar again instead of carrying a copy of the columns.
     """
 
     path: str
@@ -135,6 +138,7 @@ class IndexTable:
     layout_first: list[int]
     stat: tuple[int, int] | None = None
     data: bytes | None = None
+    sidecar: tuple[str, str] | None = None
     _fd: int | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -183,7 +187,14 @@ class IndexTable:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_fd"] = None
+        if self.sidecar is not None:
+            state["columns"] = None  # mapped again from the sidecar by `__setstate__`
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.columns is None:
+            self.columns = _columns_again(self)
 
     def __del__(self) -> None:
         if self._fd is not None:
@@ -191,6 +202,34 @@ class IndexTable:
                 os.close(self._fd)
             except OSError:
                 pass
+
+
+def _columns_again(table: IndexTable) -> dict[str, np.ndarray]:
+    """The columns of a table pickled without them: its sidecar mapped again, or (the sidecar
+    gone) the index parsed again, if it is still the file that was read."""
+    from streaming.format.reader import _parse
+    from streaming.format.sidecar import index_key, load_sidecar
+
+    assert table.sidecar is not None
+    meta_dir, key = table.sidecar
+    found = load_sidecar(meta_dir, key, table.path)
+    if found is None:
+        try:
+            same = index_key(table.path)[0] == key
+        except OSError:
+            same = False
+        if not same:
+            raise IndexFormatError(
+                f"{table.path!r} changed after it was read (size or modification time differs, "
+                "or it is gone): rebuild the dataset object to read the new index"
+            )
+        found = _parse(table.path)
+    if found.layout_first != table.layout_first or found.stat != table.stat:
+        raise IndexFormatError(
+            f"{table.path!r} changed after it was read: rebuild the dataset object to read the "
+            "new index"
+        )
+    return found.columns
 
 
 def table_from_bytes(buf: Any, path: str, stat: tuple[int, int] | None = None) -> IndexTable:

@@ -56,7 +56,8 @@ def read_table(
         if table is None:
             table = _parse(index_path)
             if table.stat == stat:  # (None: re-encoded by the lenient reader; not cached)
-                save_sidecar(meta_dir, key, table)
+                if save_sidecar(meta_dir, key, table) is not None:
+                    table.sidecar = (meta_dir, key)
     return table
 
 

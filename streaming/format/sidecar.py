@@ -108,9 +108,12 @@ def load_sidecar(meta_dir: str, key: str, index_path: str) -> IndexTable | None:
     except (OSError, ValueError):
         return None
     try:
-        return _parse(buf, key, index_path)
+        table = _parse(buf, key, index_path)
     except (ValueError, KeyError, TypeError, struct.error):
         return None
+    if table is not None:
+        table.sidecar = (meta_dir, key)
+    return table
 
 
 def _parse(buf: mmap.mmap, key: str, index_path: str) -> IndexTable | None:

@@ -114,6 +114,33 @@ def test_sidecar_is_written_then_mapped_instead_of_parsing(tmp_path, entries, mo
     assert second[K].entry == _entry(K)
 
 
+def test_a_pickled_table_maps_the_sidecar_again(tmp_path, entries, monkeypatch):
+    """A DataLoader worker started by spawn or forkserver gets the dataset pickled: the columns
+    travel as a reference to the node cache's sidecar, not as a copy; with the sidecar gone the
+    index is parsed again, and a changed index is named."""
+    path = _write(tmp_path, entries)
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    for attempt in range(2):  # the process that parsed and wrote it, then one that mapped it
+        shards = open_shards(str(tmp_path), meta_dir=str(meta))
+        assert shards.table.sidecar is not None, attempt
+        data = pickle.dumps(shards)
+        assert len(data) < 20_000  # the columns of 10^5 shards are 5.7 MB
+        clone = pickle.loads(data)
+        for name, column in shards.table.columns.items():
+            assert np.array_equal(clone.table.columns[name], column), name
+            assert not clone.table.columns[name].flags.owndata  # mapped
+        assert clone[K].entry == _entry(K)
+    key, _ = index_key(str(path))
+    os.remove(sidecar_path(str(meta), key))
+    assert pickle.loads(data)[K].entry == _entry(K)  # parsed again
+    without = open_shards(str(tmp_path))  # no node cache: the columns travel
+    assert without.table.sidecar is None and len(pickle.dumps(without)) > 1_000_000
+    _write(tmp_path, entries[1:])
+    with pytest.raises(IndexFormatError, match="changed after it was read"):
+        pickle.loads(data)
+
+
 def test_sidecar_not_trusted_when_it_does_not_match(tmp_path, entries):
     path = _write(tmp_path, entries[:1000])
     meta = tmp_path / "meta"
