@@ -6,8 +6,8 @@ A physical node that serves only some canonical nodes still has to make every dr
 before its own, to reach their state; it makes them on small scratch buffers (the draws of
 ``rng.shuffle`` depend only on the length, those of ``uniform`` only on the count: ``random``
 with ``out=`` makes the same ones), and builds no per-sample array for a node it does not own.
-`start_nodes` does that pass once and captures, for each owned node, the generator where its
-shuffles start and where its positions start.
+`start_nodes` does that pass once, shuffles each owned node's spans for real, and captures the
+generator where each owned node's positions start.
 
 Then each owned node is produced by `WindowedNode`, which draws positions span by span and sorts
 them with `sort_by_position`'s sweep as they become final, and tells how many of its leading sorted

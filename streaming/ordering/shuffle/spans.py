@@ -145,12 +145,12 @@ def shuffle_segments(
     """Shuffle, in place and in order, the consecutive segments of `array` of the given sizes.
 
     numpy swaps 8-byte items with a loop of their own, a third faster than other sizes (about
-    9 against 14 ns per item on a 2-core development machine); an array of smaller items is
+    9 against 14 ns per item on a 2-core development machine); an array of smaller integers is
     shuffled through one int64 buffer (of `SHUFFLE_CHUNK` items, or the largest segment), a run
     of segments at a time. The draws, and so the result, are the same.
     """
     sizes = np.asarray(sizes).tolist()
-    if array.dtype.itemsize == 8 or len(array) < 2:
+    if array.dtype.itemsize == 8 or array.dtype.kind not in "iu" or len(array) < 2:
         _shuffle_each(rng, array, sizes)
         return
     buffer = np.empty(min(len(array), max(SHUFFLE_CHUNK, max(sizes))), np.int64)
