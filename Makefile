@@ -2,13 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/*.txt | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/*.txt streaming/ordering/shuffle/*.c | sha256sum | cut -c1-12)
 
 .PHONY: setup test test-fast demo bench lint clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml $(wildcard requirements/*.txt)
+$(STAMP): pyproject.toml $(wildcard requirements/*.txt streaming/ordering/shuffle/*.c)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check \
 		-e '.[dev,demo,bench,s3,gcs,oci,azure,sftp,hf,adls,databricks,servers,lightning,composer,recipes,spark,vision,laion,video,torchdata]' > $(VENV)/pip.log 2>&1 \

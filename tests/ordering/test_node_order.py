@@ -338,7 +338,7 @@ class RoundedUniform(np.random.Generator):
 def test_ties_are_ordered_as_argsort_of_the_node(monkeypatch: pytest.MonkeyPatch) -> None:
     """Equal positions are ordered as np.argsort of the whole node orders them: the sweep goes
     on, the rows before the first tie are published, and the tied IDs are reordered by one
-    argsort per node, computed beside the sweep; no node is shuffled or sorted twice."""
+    argsort per node, computed beside the sweep; no sample is shuffled or sorted twice."""
     from streaming.ordering.shuffle import spans
 
     make_rng = spans.make_rng
@@ -366,7 +366,7 @@ def test_ties_are_ordered_as_argsort_of_the_node(monkeypatch: pytest.MonkeyPatch
         np.testing.assert_array_equal(out, expected[node])
         assert len(published) > 3
     assert sorted(record["ties"]) == [0, 1, 2, 3]  # every node had ties, each repaired once
-    assert shuffled == [600] * 4  # each node shuffled once
+    assert sum(shuffled) == 2400 and len(shuffled) > 4  # each sample shuffled once, by steps
     assert sum(record["sorted"]) == 2400  # and swept once
 
 

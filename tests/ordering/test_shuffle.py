@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import ExitStack
 
 import numpy as np
 import pytest
@@ -207,26 +208,35 @@ def test_py1e_warns_when_a_shard_outgrows_the_block() -> None:
         get_shuffle("py1e", np.array([100, 100]), 1, 0, 0, 1000)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     sizes=st.lists(st.integers(0, 3000), min_size=1, max_size=40),
     dtype=st.sampled_from(["int8", "int16", "int32", "int64", "uint32"]),
     chunk=st.sampled_from([1, 7, 1000, 1 << 16]),
     seed=st.integers(0, 2**32),
+    buffered=st.booleans(),
+    compiled=st.booleans(),
 )
 def test_shuffle_segments_draws_as_numpy_per_segment(
-    sizes: list[int], dtype: str, chunk: int, seed: int
+    sizes: list[int], dtype: str, chunk: int, seed: int, buffered: bool, compiled: bool
 ) -> None:
-    """Through the int64 buffer (any chunk, segments larger than it) or in place: the same
-    result and the same generator state as ``rng.shuffle`` of each segment in turn."""
+    """In C (int32 and int64 in place, other dtypes through numpy) or on numpy (through the
+    int64 buffer, any chunk, segments larger than it, or in place), from a generator with or
+    without half a 32-bit draw waiting: the same result and the same generator state as
+    ``rng.shuffle`` of each segment in turn."""
     from unittest import mock
 
-    from streaming.ordering.shuffle import spans
+    from streaming.ordering.shuffle import draws, spans
 
     values = np.arange(sum(sizes)) % np.iinfo(dtype).max
     ours, expected = values.astype(dtype), values.astype(dtype)
     rng, reference = np.random.default_rng(seed), np.random.default_rng(seed)
-    with mock.patch.object(spans, "SHUFFLE_CHUNK", chunk):
+    if buffered:
+        rng.integers(0, 7), reference.integers(0, 7)
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(draws, "SHUFFLE_CHUNK", chunk))
+        if not compiled:
+            stack.enter_context(mock.patch.object(draws, "_draws", None))
         spans.shuffle_segments(rng, ours, sizes)
     offset = 0
     for size in sizes:
@@ -234,3 +244,43 @@ def test_shuffle_segments_draws_as_numpy_per_segment(
         offset += size
     np.testing.assert_array_equal(ours, expected)
     assert rng.bit_generator.state == reference.bit_generator.state
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 5000), min_size=0, max_size=30),
+    window=st.sampled_from([(20, 60), (5, 6), (196_608, 327_680), (0, 2**31)]),
+    seed=st.integers(0, 2**32),
+    buffered=st.booleans(),
+    compiled=st.booleans(),
+)
+def test_skipped_draws_leave_the_generator_where_the_real_ones_do(
+    sizes: list[int], window: tuple[int, int], seed: int, buffered: bool, compiled: bool
+) -> None:
+    """`skip_shuffles` and `skip_positions`, in C or on numpy: the generator state of py1e's
+    real shuffles and position draws, and the same `clipped`."""
+    from unittest import mock
+
+    from streaming.ordering.shuffle import draws
+    from streaming.ordering.shuffle.py1e import draw_positions
+
+    array = np.array(sizes, dtype=np.int64)
+    real, skipped = np.random.default_rng(seed), np.random.default_rng(seed)
+    if buffered:
+        real.integers(0, 7), skipped.integers(0, 7)
+    draws.shuffle_segments(real, np.zeros(int(array.sum()), np.int64), array)
+    _, clipped = draw_positions(real, sizes, *window)
+    with ExitStack() as stack:
+        if not compiled:
+            stack.enter_context(mock.patch.object(draws, "_draws", None))
+        draws.skip_shuffles(skipped, array)
+        assert draws.skip_positions(skipped, array, *window) == clipped
+    assert skipped.bit_generator.state == real.bit_generator.state
+
+
+def test_the_c_draws_are_built() -> None:
+    """The project's install builds the C draws (`make setup`); without them every order is
+    still exact, only slower, so their absence would go unnoticed but for this test."""
+    from streaming.ordering.shuffle import draws
+
+    assert draws.compiled()

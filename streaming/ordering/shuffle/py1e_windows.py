@@ -35,13 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from streaming.ordering.shuffle.draws import shuffle_segments, skip_positions, skip_shuffles
 from streaming.ordering.shuffle.position_sort import PositionSweep, order_ties_as_argsort
 from streaming.ordering.shuffle.py1e import draw_positions
 from streaming.ordering.shuffle.spans import (
     part_sample_bounds,
     plan_epoch_spans,
     segment_positions,
-    shuffle_segments,
     starts_of,
 )
 
@@ -90,42 +90,24 @@ def plan_py1e(
 
 @dataclass
 class NodeStart:
-    """An owned canonical node after its shuffles: its samples, and the generator states."""
+    """An owned canonical node before any draw of its own: its spans, and the generator states
+    where its span shuffles and its positions start."""
 
     node: int
     first_ids: NDArray[np.int64]
     span_sizes: NDArray[np.int64]
-    ids: NDArray[np.signedinteger]  # the node's IDs, each span shuffled (not yet sorted)
+    dtype: type[np.signedinteger]  # of its sample IDs
+    shuffle_rng: np.random.Generator  # where its span shuffles start
     positions_rng: np.random.Generator  # where its positions start
-
-
-def skip_shuffles(rng: np.random.Generator, span_sizes: NDArray[np.int64]) -> None:
-    """Make the draws of `shuffle_segments` over spans of these sizes, on a scratch buffer."""
-    scratch = np.empty(int(span_sizes.max(initial=0)), np.int64)  # numpy's fastest swaps
-    for size in span_sizes.tolist():
-        if size > 1:
-            rng.shuffle(scratch[:size])
-
-
-def skip_positions(
-    rng: np.random.Generator, span_sizes: NDArray[np.int64], low: int, high: int
-) -> bool:
-    """Make the draws of `draw_positions` over spans of these sizes, on a scratch buffer.
-
-    Returns whether some span was larger than its window (`draw_positions`'s `clipped`)."""
-    scratch = np.empty(int(span_sizes.max(initial=0)), np.float64)
-    clipped = False
-    for size in span_sizes.tolist():
-        clipped |= int(rng.integers(low, high)) < size
-        rng.random(out=scratch[:size])  # uniform(lower, upper, size) draws one double each
-    return clipped
 
 
 def start_nodes(
     plan: Py1ePlan, owned: list[int], dtype: type[np.signedinteger]
 ) -> tuple[list[NodeStart], bool]:
-    """The one pass over canonical nodes ``0 .. max(owned)``: owned nodes are shuffled for real,
-    the others' draws made on scratch.
+    """The one pass over canonical nodes ``0 .. max(owned)``, making every draw without an array
+    (`draws.skip_shuffles`, `draws.skip_positions`) and capturing the generator where each owned
+    node's shuffles and positions start. Nothing per sample is built: each `WindowedNode`
+    shuffles its spans when it reaches them.
 
     Returns:
         ``(starts, clipped)``: a `NodeStart` per owned node (in `owned`'s order), and whether a
@@ -136,12 +118,10 @@ def start_nodes(
     last = max(owned)
     for node in range(last + 1):
         first_ids, sizes = plan.node_spans(node)
-        if node in owned:
-            ids = segment_positions(first_ids, sizes, dtype)
-            shuffle_segments(rng, ids, sizes)
-            starts[node] = NodeStart(node, first_ids, sizes, ids, copy.deepcopy(rng))
-        else:
-            skip_shuffles(rng, sizes)
+        shuffle_rng = copy.deepcopy(rng) if node in owned else None
+        skip_shuffles(rng, sizes)
+        if shuffle_rng is not None:
+            starts[node] = NodeStart(node, first_ids, sizes, dtype, shuffle_rng, copy.deepcopy(rng))
         if node != last:
             clipped |= skip_positions(rng, sizes, plan.low, plan.high)
     return [starts[node] for node in owned], clipped
@@ -198,11 +178,12 @@ class WindowedNode:
 
     def __init__(self, plan: Py1ePlan, start: NodeStart, first_row: int = 0) -> None:
         self.plan, self.start = plan, start
-        self.ids = start.ids
         self.rng = copy.deepcopy(start.positions_rng)
+        self.shuffle_rng = copy.deepcopy(start.shuffle_rng)
         self.sizes = start.span_sizes.tolist()
         self.offsets = starts_of(start.span_sizes).tolist()
-        self.length = len(self.ids)
+        self.length = int(start.span_sizes.sum())
+        self.ids = np.empty(self.length, start.dtype)  # filled span by span as drawn
         self.reach = plan.high / 2 + 1  # no position is below its span's start less this
         # Positions below `skip_below` are not sorted: a sample there has an index below
         # skip_below + reach - 1, so fewer than `first_row` samples are, and none of them is
@@ -225,6 +206,7 @@ class WindowedNode:
         if self.done:
             return
         skipped, begin, chunks = 0, self.drawn, []
+        first_span = self.span
         target = self.drawn + DRAW_SAMPLES
         low, high = self.plan.low, self.plan.high
         while self.span < len(self.sizes) and self.drawn < target:
@@ -242,6 +224,7 @@ class WindowedNode:
                 chunks.append(self.rng.uniform(lower, upper, size))
             self.span += 1
             self.drawn = offset + size
+        self._shuffle(first_span, self.span, begin)
         self.sweep.written += skipped  # rows below every position still to come
         if chunks:
             positions = np.concatenate(chunks)
@@ -267,6 +250,19 @@ class WindowedNode:
                 self.ties, held = None, self.length
             self.done = True
         self.final_rows = held
+
+    def _shuffle(self, first: int, end: int, begin: int) -> None:
+        """Write spans ``first:end``'s IDs and shuffle them (their draws come in span order);
+        those wholly before `begin` (a resume passes over them) are only drawn."""
+        sizes, first_ids = self.start.span_sizes[first:end], self.start.first_ids[first:end]
+        kept = first + int(np.searchsorted(self.offsets[first:end], begin, side="left"))
+        skip_shuffles(self.shuffle_rng, sizes[: kept - first])
+        sizes, first_ids = sizes[kept - first :], first_ids[kept - first :]
+        if len(sizes):
+            offset = self.offsets[kept]
+            ids = self.ids[offset : offset + int(sizes.sum())]
+            ids[:] = segment_positions(first_ids, sizes, ids.dtype)
+            shuffle_segments(self.shuffle_rng, ids, sizes)
 
     def _ramp(self, begin: int, end: int) -> NDArray[np.float64]:
         """``arange(begin, end)`` as floats, in a buffer kept between steps (exact: < 2**53)."""

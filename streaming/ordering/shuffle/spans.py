@@ -18,11 +18,12 @@ everything around them (building the layout, dividing spans, gathering samples) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from streaming.ordering.shuffle.draws import shuffle_segments
 
 
 def check_shard_sizes(shard_sizes: ArrayLike) -> NDArray[np.int64]:
@@ -134,45 +135,6 @@ def gather(
 ) -> NDArray[np.int64]:
     """Concatenate ``layout[start:start + size]`` for each (start, size)."""
     return layout[segment_positions(starts, sizes)]
-
-
-SHUFFLE_CHUNK = 1 << 16  # samples copied to int64 at a time by `shuffle_segments`
-
-
-def shuffle_segments(
-    rng: np.random.Generator, array: NDArray[np.int64], sizes: Sequence[int] | NDArray[np.int64]
-) -> None:
-    """Shuffle, in place and in order, the consecutive segments of `array` of the given sizes.
-
-    numpy swaps 8-byte items with a loop of their own, a third faster than other sizes (about
-    9 against 14 ns per item on a 2-core development machine); an array of smaller integers is
-    shuffled through one int64 buffer (of `SHUFFLE_CHUNK` items, or the largest segment), a run
-    of segments at a time. The draws, and so the result, are the same.
-    """
-    sizes = np.asarray(sizes).tolist()
-    if array.dtype.itemsize == 8 or array.dtype.kind not in "iu" or len(array) < 2:
-        _shuffle_each(rng, array, sizes)
-        return
-    buffer = np.empty(min(len(array), max(SHUFFLE_CHUNK, max(sizes))), np.int64)
-    first, begin = 0, 0
-    while first < len(sizes):
-        last, end = first, begin
-        while last < len(sizes) and end - begin + sizes[last] <= len(buffer):
-            end += sizes[last]
-            last += 1
-        copy = buffer[: end - begin]
-        copy[:] = array[begin:end]
-        _shuffle_each(rng, copy, sizes[first:last])
-        array[begin:end] = copy
-        first, begin = last, end
-
-
-def _shuffle_each(rng: np.random.Generator, array: NDArray, sizes: list[int]) -> None:
-    offset = 0
-    for size in sizes:
-        if size > 1:  # numpy draws nothing to shuffle fewer than two items
-            rng.shuffle(array[offset : offset + size])
-        offset += size
 
 
 def shuffle_span_order(
