@@ -70,11 +70,30 @@ def jittered(draw: st.DrawFn) -> np.ndarray:
 
 @PROPERTY
 @given(
-    positions=jittered(), window_bits=st.integers(1, 9), id_dtype=st.sampled_from(["<i8", "<i4"])
+    positions=jittered(),
+    window_bits=st.integers(1, 9),
+    id_dtype=st.sampled_from(["<i8", "<i4"]),
+    compiled=st.booleans(),
 )
-def test_same_as_argsort(positions: np.ndarray, window_bits: int, id_dtype: str) -> None:
+def test_same_as_argsort(
+    positions: np.ndarray, window_bits: int, id_dtype: str, compiled: bool
+) -> None:
+    """Windows sorted in C (`_py1e.sort_window`) or by numpy: the same IDs as argsort."""
+    from unittest import mock
+
     ids = np.random.default_rng(len(positions)).permutation(len(positions)).astype(id_dtype)
-    np.testing.assert_array_equal(_sorted(ids, positions, window_bits), _expected(ids, positions))
+    with mock.patch.object(position_sort, "_py1e", position_sort._py1e if compiled else None):
+        ours = _sorted(ids, positions, window_bits)
+    np.testing.assert_array_equal(ours, _expected(ids, positions))
+
+
+def test_the_c_window_sort_names_a_position_outside_its_window() -> None:
+    values = np.array([3.0, 17.5, 4.0])
+    ids, out = np.arange(3, dtype=np.int32), np.empty(3, np.int32)
+    with pytest.raises(ValueError, match=r"position 17.5 lies outside the window \[0.0, 16.0\)"):
+        position_sort._py1e.sort_window(values, ids, out, 0.0, 4)
+    with pytest.raises(ValueError, match="float64 values"):
+        position_sort._py1e.sort_window(values, ids, np.empty(3, np.int64), 0.0, 4)
 
 
 def test_ties_are_ordered_as_argsort_orders_them(spy: dict[str, int]) -> None:

@@ -217,7 +217,7 @@ def test_py1e_warns_when_a_shard_outgrows_the_block() -> None:
     buffered=st.booleans(),
     compiled=st.booleans(),
 )
-def test_shuffle_segments_draws_as_numpy_per_segment(
+def test_shuffle_segments_py1e_as_numpy_per_segment(
     sizes: list[int], dtype: str, chunk: int, seed: int, buffered: bool, compiled: bool
 ) -> None:
     """In C (int32 and int64 in place, other dtypes through numpy) or on numpy (through the
@@ -236,7 +236,7 @@ def test_shuffle_segments_draws_as_numpy_per_segment(
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(draws, "SHUFFLE_CHUNK", chunk))
         if not compiled:
-            stack.enter_context(mock.patch.object(draws, "_draws", None))
+            stack.enter_context(mock.patch.object(draws, "_py1e", None))
         spans.shuffle_segments(rng, ours, sizes)
     offset = 0
     for size in sizes:
@@ -254,7 +254,7 @@ def test_shuffle_segments_draws_as_numpy_per_segment(
     buffered=st.booleans(),
     compiled=st.booleans(),
 )
-def test_skipped_draws_leave_the_generator_where_the_real_ones_do(
+def test_skipped_py1e_leave_the_generator_where_the_real_ones_do(
     sizes: list[int], window: tuple[int, int], seed: int, buffered: bool, compiled: bool
 ) -> None:
     """`skip_shuffles` and `skip_positions`, in C or on numpy: the generator state of py1e's
@@ -272,13 +272,13 @@ def test_skipped_draws_leave_the_generator_where_the_real_ones_do(
     _, clipped = draw_positions(real, sizes, *window)
     with ExitStack() as stack:
         if not compiled:
-            stack.enter_context(mock.patch.object(draws, "_draws", None))
+            stack.enter_context(mock.patch.object(draws, "_py1e", None))
         draws.skip_shuffles(skipped, array)
         assert draws.skip_positions(skipped, array, *window) == clipped
     assert skipped.bit_generator.state == real.bit_generator.state
 
 
-def test_the_c_draws_are_built() -> None:
+def test_the_c_py1e_are_built() -> None:
     """The project's install builds the C draws (`make setup`); without them every order is
     still exact, only slower, so their absence would go unnoticed but for this test."""
     from streaming.ordering.shuffle import draws

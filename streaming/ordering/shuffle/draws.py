@@ -1,4 +1,4 @@
-"""The span shuffles' and py1e's bulk draws: in C (`_draws`) for numpy's PCG64, else numpy.
+"""The span shuffles' and py1e's bulk draws: in C (`_py1e`) for numpy's PCG64, else numpy.
 
 Every shuffle here draws from ``np.random.default_rng(...)``, a PCG64. The C module steps a
 PCG64 itself, from the state numpy reports and back (`PCG64.state`), making numpy's own calls in
@@ -17,9 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 try:
-    from streaming.ordering.shuffle import _draws
+    from streaming.ordering.shuffle import _py1e
 except ImportError:  # not built (a source checkout without a compiler): numpy, slower
-    _draws = None
+    _py1e = None
 
 MASK64 = (1 << 64) - 1
 SHUFFLE_CHUNK = 1 << 16  # samples copied to int64 at a time by numpy's `shuffle_segments`
@@ -27,15 +27,15 @@ SHUFFLE_CHUNK = 1 << 16  # samples copied to int64 at a time by numpy's `shuffle
 
 def compiled() -> bool:
     """Whether the C draws are built (every install from this project's build is)."""
-    return _draws is not None
+    return _py1e is not None
 
 
 def _fast(rng: np.random.Generator) -> bool:
-    return _draws is not None and type(rng.bit_generator) is np.random.PCG64
+    return _py1e is not None and type(rng.bit_generator) is np.random.PCG64
 
 
 def _call(rng: np.random.Generator, function, *args):
-    """Run a `_draws` function on the generator's state and store the state it returns."""
+    """Run a `_py1e` function on the generator's state and store the state it returns."""
     bit_generator = rng.bit_generator
     with bit_generator.lock:
         full = bit_generator.state
@@ -67,7 +67,7 @@ def shuffle_segments(
         and array.flags.c_contiguous
         and array.flags.writeable
     ):
-        _call(rng, _draws.shuffle_segments, array, sizes)
+        _call(rng, _py1e.shuffle_segments, array, sizes)
         return
     _numpy_shuffle_segments(rng, array, sizes.tolist())
 
@@ -76,7 +76,7 @@ def skip_shuffles(rng: np.random.Generator, sizes: NDArray[np.int64]) -> None:
     """Make the draws of `shuffle_segments` over segments of these sizes, shuffling nothing."""
     sizes = _sizes(sizes)
     if _fast(rng):
-        _call(rng, _draws.skip_shuffles, sizes)
+        _call(rng, _py1e.skip_shuffles, sizes)
         return
     scratch = np.empty(int(sizes.max(initial=0)), np.int64)  # numpy's fastest swaps
     for size in sizes.tolist():
@@ -91,7 +91,7 @@ def skip_positions(rng: np.random.Generator, sizes: NDArray[np.int64], low: int,
     Returns whether some span was larger than its window (`draw_positions`'s `clipped`)."""
     sizes = _sizes(sizes)
     if _fast(rng) and 0 < high - low < 1 << 32:
-        return bool(_call(rng, _draws.skip_positions, sizes, low, high)[1])
+        return bool(_call(rng, _py1e.skip_positions, sizes, low, high)[1])
     scratch = np.empty(int(sizes.max(initial=0)), np.float64)
     clipped = False
     for size in sizes.tolist():

@@ -18,6 +18,9 @@ of the epoch-order time at 10^8 samples). The positions are nearly sorted, so
    order; they are re-sorted by the exact position. The window's IDs are written back in place
    (a window never writes past the blocks already read).
 
+Step 3 runs in C where the extension is built (`_py1e.sort_window`: the same keys, radix
+passes and re-sort, in one pass over the window's memory); numpy otherwise.
+
 Equal positions are the one case where the result is not unique. ``np.argsort`` is unstable,
 so the peer orders equal positions however numpy's quicksort (x86-simd-sort or introsort,
 depending on the CPU) happens to leave them. Two sums ``i + shift`` round to the same float
@@ -37,6 +40,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from streaming.ordering.shuffle.spans import segment_positions, starts_of
+
+try:
+    from streaming.ordering.shuffle import _py1e
+except ImportError:  # not built: numpy's sorts, slower
+    _py1e = None
 
 WINDOW_BITS = 17
 MIN_SIZE = 1 << 21
@@ -140,6 +148,15 @@ class _Sweep:
     def _write(self, window_start: int, pieces: list[tuple[NDArray[np.float64], NDArray]]) -> None:
         values = np.concatenate([values for values, _ in pieces])
         ids = np.concatenate([ids for _, ids in pieces])
+        out = self.ids[self.written : self.written + len(ids)]
+        if _py1e is not None and ids.dtype == out.dtype and ids.dtype.kind in "iu":
+            ties = _py1e.sort_window(values, ids, out, float(window_start), self.bits)
+            if ties:
+                starts, sizes = np.array(ties, dtype=np.int64).T
+                self.tie_starts.append(self.written + starts)
+                self.tie_sizes.append(sizes)
+            self.written += len(ids)
+            return
         key = values - window_start  # exact (Sterbenz), in [0, W)
         key *= float(1 << (32 - self.bits))
         key = key.astype(np.uint32)

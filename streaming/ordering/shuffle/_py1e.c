@@ -1,4 +1,5 @@
-/* py1e's draws in C: numpy's PCG64, stepped here, making numpy's calls in numpy's order.
+/* py1e's hot loops in C: its draws (numpy's PCG64, stepped here, making numpy's calls in
+ * numpy's order) and the sort of one window of positions (`sort_window`, at the end).
  *
  * numpy's `Generator.shuffle` of a 1-D array is a Fisher-Yates loop: for i from n - 1 down to
  * 1, j = random_interval(i), swap items i and j. random_interval draws 32-bit values, masked to
@@ -16,6 +17,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef __uint128_t u128;
 
@@ -228,6 +231,147 @@ static PyObject *skip_positions(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NN)", pcg_tuple(&g), PyBool_FromLong(clipped));
 }
 
+
+/* sort_window(values, ids, out, window_start, bits) -> [(start, size), ...]
+ *
+ * One window of position_sort's sweep: `values` (float64) are positions in
+ * [window_start, window_start + 2**bits), `ids` their sample IDs (4- or 8-byte items), both in
+ * index order. Writes the IDs in order of position to `out` (same item size, no overlap), as
+ * numpy does there: the 32-bit key floor((value - window_start) * 2**(32 - bits)) sorted by
+ * two stable 16-bit radix passes, then each run of equal keys re-sorted stably by the exact
+ * value. Returns the groups of equal values (ties), as (first index in `out`, size). */
+static PyObject *sort_window(PyObject *self, PyObject *args) {
+    PyObject *values_obj, *ids_obj, *out_obj;
+    double window_start;
+    int bits;
+    if (!PyArg_ParseTuple(args, "OOOdi", &values_obj, &ids_obj, &out_obj, &window_start, &bits))
+        return NULL;
+    if (bits < 1 || bits > 32) {
+        PyErr_Format(PyExc_ValueError, "sort_window needs 1 <= bits <= 32, got %d", bits);
+        return NULL;
+    }
+    Py_buffer vb, ib, ob;
+    if (PyObject_GetBuffer(values_obj, &vb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (PyObject_GetBuffer(ids_obj, &ib, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&vb);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(out_obj, &ob, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&vb);
+        PyBuffer_Release(&ib);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    uint32_t *keys = NULL, *order = NULL, *scratch = NULL, *counts = NULL;
+    Py_ssize_t n = vb.len / 8;
+    Py_ssize_t size = ib.itemsize;
+    if (vb.itemsize != 8 || vb.format[0] != 'd' || (size != 4 && size != 8) ||
+        ib.len != n * size || ob.itemsize != size || ob.len < n * size || n >= (1LL << 32)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "sort_window needs float64 values, and ids and out of one 4- or 8-byte "
+                        "item type, as many ids as values and room for them in out");
+        goto done;
+    }
+    const double *v = (const double *)vb.buf;
+    const double scale = (double)(1ULL << (32 - bits));
+    keys = malloc(n * sizeof(uint32_t) + 1);
+    order = malloc(n * sizeof(uint32_t) + 1);
+    scratch = malloc(n * sizeof(uint32_t) + 1);
+    counts = calloc(2 * 65536, sizeof(uint32_t));
+    if (!keys || !order || !scratch || !counts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double k = (v[i] - window_start) * scale;
+        if (!(k >= 0.0 && k < 4294967296.0)) {
+            PyObject *p = PyFloat_FromDouble(v[i]), *a = PyFloat_FromDouble(window_start),
+                     *b = PyFloat_FromDouble(window_start + (double)(1ULL << bits));
+            if (p && a && b)
+                PyErr_Format(PyExc_ValueError,
+                             "sort_window: position %R lies outside the window [%R, %R)", p, a,
+                             b);
+            Py_XDECREF(p);
+            Py_XDECREF(a);
+            Py_XDECREF(b);
+            goto done;
+        }
+        keys[i] = (uint32_t)k;
+    }
+    Py_BEGIN_ALLOW_THREADS;
+    uint32_t *low = counts, *high = counts + 65536;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        low[keys[i] & 0xFFFF]++;
+        high[keys[i] >> 16]++;
+    }
+    uint32_t sum_low = 0, sum_high = 0;
+    for (int b = 0; b < 65536; b++) {
+        uint32_t c = low[b];
+        low[b] = sum_low;
+        sum_low += c;
+        c = high[b];
+        high[b] = sum_high;
+        sum_high += c;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) scratch[low[keys[i] & 0xFFFF]++] = (uint32_t)i;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t j = scratch[i];
+        order[high[keys[j] >> 16]++] = j;
+    }
+    Py_END_ALLOW_THREADS;
+    result = PyList_New(0);
+    if (result == NULL) goto done;
+    /* Runs of equal keys: a stable insertion sort by the exact value, then the ties. */
+    for (Py_ssize_t a = 0; a < n;) {
+        Py_ssize_t b = a + 1;
+        while (b < n && keys[order[b]] == keys[order[a]]) b++;
+        if (b - a > 1) {
+            for (Py_ssize_t i = a + 1; i < b; i++) {
+                uint32_t item = order[i];
+                Py_ssize_t j = i;
+                while (j > a && v[order[j - 1]] > v[item]) {
+                    order[j] = order[j - 1];
+                    j--;
+                }
+                order[j] = item;
+            }
+            for (Py_ssize_t i = a; i < b;) {
+                Py_ssize_t e = i + 1;
+                while (e < b && v[order[e]] == v[order[i]]) e++;
+                if (e - i > 1) {
+                    PyObject *tie = Py_BuildValue("(nn)", i, e - i);
+                    if (tie == NULL || PyList_Append(result, tie) < 0) {
+                        Py_XDECREF(tie);
+                        Py_CLEAR(result);
+                        goto done;
+                    }
+                    Py_DECREF(tie);
+                }
+                i = e;
+            }
+        }
+        a = b;
+    }
+    if (size == 4) {
+        const int32_t *src = (const int32_t *)ib.buf;
+        int32_t *dst = (int32_t *)ob.buf;
+        for (Py_ssize_t i = 0; i < n; i++) dst[i] = src[order[i]];
+    } else {
+        const int64_t *src = (const int64_t *)ib.buf;
+        int64_t *dst = (int64_t *)ob.buf;
+        for (Py_ssize_t i = 0; i < n; i++) dst[i] = src[order[i]];
+    }
+done:
+    free(keys);
+    free(order);
+    free(scratch);
+    free(counts);
+    PyBuffer_Release(&vb);
+    PyBuffer_Release(&ib);
+    PyBuffer_Release(&ob);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"shuffle_segments", shuffle_segments, METH_VARARGS,
      "shuffle_segments(state, array, sizes) -> state: rng.shuffle of each segment."},
@@ -235,9 +379,11 @@ static PyMethodDef methods[] = {
      "skip_shuffles(state, sizes) -> state: the draws of shuffle_segments."},
     {"skip_positions", skip_positions, METH_VARARGS,
      "skip_positions(state, sizes, low, high) -> (state, clipped): py1e's position draws."},
+    {"sort_window", sort_window, METH_VARARGS,
+     "sort_window(values, ids, out, window_start, bits) -> ties: one window of the sweep."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_draws", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_py1e", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__draws(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__py1e(void) { return PyModule_Create(&module); }
