@@ -257,9 +257,9 @@ class _FastJob:
             self.settings.block_size,
         )
         dtype = np.int32 if num_big < 1 << 31 else np.int64
-        starts, clipped = start_nodes(plan, owned, dtype)
         m, d = self.owned_per_node, self.first_position
         first_rows = [max(0, -(-(d - j) // m)) for j in range(m)]  # the rows the list reads
+        starts, clipped = start_nodes(plan, owned, dtype, first_rows)
         sources = [
             _Sorted(WindowedNode(plan, start, first_row))
             for start, first_row in zip(starts, first_rows, strict=True)

@@ -90,38 +90,70 @@ def plan_py1e(
 
 @dataclass
 class NodeStart:
-    """An owned canonical node before any draw of its own: its spans, and the generator states
-    where its span shuffles and its positions start."""
+    """An owned canonical node before its positions: its spans, the IDs of those shuffled so
+    far, and the generator states where its remaining shuffles and its positions start."""
 
     node: int
     first_ids: NDArray[np.int64]
     span_sizes: NDArray[np.int64]
-    dtype: type[np.signedinteger]  # of its sample IDs
-    shuffle_rng: np.random.Generator  # where its span shuffles start
+    ids: NDArray[np.signedinteger]  # spans [0, shuffled) written and shuffled, the rest not
+    shuffled: int
+    shuffle_rng: np.random.Generator  # where the shuffle of span `shuffled` starts
     positions_rng: np.random.Generator  # where its positions start
 
 
+def skip_below(first_row: int, length: int, high: int) -> int:
+    """Positions below this are not sorted for a node read from row `first_row` on: a sample
+    there has an index below ``skip_below + high / 2 + 1``, so fewer than `first_row` samples
+    are, and none of them is in a row at or after `first_row`."""
+    return max(0, min(first_row, length - 1) - high // 2 - 2)
+
+
+def passed_spans(ends: NDArray[np.int64], below: int, plan: Py1ePlan) -> int:
+    """How many leading spans (given their ends) lie wholly before position `below`, counting
+    how far back a sample can move: a node read from `skip_below` on only draws them."""
+    return int(np.searchsorted(ends, below - (plan.high / 2 + 1), side="right"))
+
+
 def start_nodes(
-    plan: Py1ePlan, owned: list[int], dtype: type[np.signedinteger]
+    plan: Py1ePlan, owned: list[int], dtype: type[np.signedinteger], first_rows: list[int]
 ) -> tuple[list[NodeStart], bool]:
-    """The one pass over canonical nodes ``0 .. max(owned)``, making every draw without an array
-    (`draws.skip_shuffles`, `draws.skip_positions`) and capturing the generator where each owned
-    node's shuffles and positions start. Nothing per sample is built: each `WindowedNode`
-    shuffles its spans when it reaches them.
+    """The one pass over canonical nodes ``0 .. max(owned)``, capturing the generator where each
+    owned node's shuffles and positions start. No array is built for a node passed over
+    (`draws.skip_shuffles`, `draws.skip_positions`). An owned node read from its first rows
+    shuffles for real the spans its first rows need (about `DRAW_SAMPLES` more than a
+    position's reach); the rest of its spans only draw here, and are shuffled by its
+    `WindowedNode` when it reaches them.
 
     Returns:
-        ``(starts, clipped)``: a `NodeStart` per owned node (in `owned`'s order), and whether a
-        span of a node passed over was larger than its window.
+        ``(starts, clipped)``: a `NodeStart` per owned node (in `owned`'s order, read from
+        ``first_rows``), and whether a span of a node passed over was larger than its window.
     """
     rng, clipped = plan.rng, False
     starts: dict[int, NodeStart] = {}
+    first_row = dict(zip(owned, first_rows, strict=True))
     last = max(owned)
     for node in range(last + 1):
         first_ids, sizes = plan.node_spans(node)
-        shuffle_rng = copy.deepcopy(rng) if node in owned else None
-        skip_shuffles(rng, sizes)
-        if shuffle_rng is not None:
-            starts[node] = NodeStart(node, first_ids, sizes, dtype, shuffle_rng, copy.deepcopy(rng))
+        if node in owned:
+            ids = np.empty(int(sizes.sum()), dtype)
+            ends = np.cumsum(sizes)
+            # Spans [0, passed) are passed over (`WindowedNode.step`); [passed, eager) hold the
+            # first rows read and the samples that can move into them.
+            passed = passed_spans(ends, skip_below(first_row[node], len(ids), plan.high), plan)
+            needed = min(first_row[node], len(ids)) + plan.high // 2 + 1 + DRAW_SAMPLES
+            eager = max(passed, int(np.searchsorted(ends - sizes, needed, side="left")))
+            skip_shuffles(rng, sizes[:passed])
+            begin, end = (int(ends[k - 1]) if k else 0 for k in (passed, eager))
+            ids[begin:end] = segment_positions(first_ids[passed:eager], sizes[passed:eager], dtype)
+            shuffle_segments(rng, ids[begin:end], sizes[passed:eager])
+            shuffle_rng = copy.deepcopy(rng)
+            skip_shuffles(rng, sizes[eager:])
+            starts[node] = NodeStart(
+                node, first_ids, sizes, ids, eager, shuffle_rng, copy.deepcopy(rng)
+            )
+        else:
+            skip_shuffles(rng, sizes)
         if node != last:
             clipped |= skip_positions(rng, sizes, plan.low, plan.high)
     return [starts[node] for node in owned], clipped
@@ -182,19 +214,16 @@ class WindowedNode:
         self.shuffle_rng = copy.deepcopy(start.shuffle_rng)
         self.sizes = start.span_sizes.tolist()
         self.offsets = starts_of(start.span_sizes).tolist()
-        self.length = int(start.span_sizes.sum())
-        self.ids = np.empty(self.length, start.dtype)  # filled span by span as drawn
+        self.ends = np.cumsum(start.span_sizes)
+        self.ids = start.ids  # spans from start.shuffled on are shuffled as they are drawn
+        self.length = len(self.ids)
         self.reach = plan.high / 2 + 1  # no position is below its span's start less this
-        # Positions below `skip_below` are not sorted: a sample there has an index below
-        # skip_below + reach - 1, so fewer than `first_row` samples are, and none of them is
-        # in a row at or after `first_row`.
-        self.skip_below = max(0, min(first_row, self.length - 1) - plan.high // 2 - 2)
+        self.skip_below = skip_below(first_row, self.length, plan.high)
         self.sweep = PositionSweep(self.ids, None, WINDOW_BITS)  # type: ignore[arg-type]
         self.sweep.next_window = self.skip_below >> WINDOW_BITS
         self.inverse_width = 1.0 / (1 << WINDOW_BITS)
         self.span = 0  # the next span to draw
         self.drawn = 0  # samples [0, drawn) have positions
-        self.scratch = np.empty(0, np.float64)
         self.ramp = self.shifted = np.empty(0, np.float64)  # indices as floats (`_ramp`)
         self.ties: TieOrder | None = None
         self.final_rows = 0
@@ -207,24 +236,27 @@ class WindowedNode:
             return
         skipped, begin, chunks = 0, self.drawn, []
         first_span = self.span
-        target = self.drawn + DRAW_SAMPLES
         low, high = self.plan.low, self.plan.high
+        # Spans wholly before `skip_below` (a resume passes over them): their draws only.
+        passed = passed_spans(self.ends, self.skip_below, self.plan)
+        if passed > self.span:
+            self.clipped |= skip_positions(
+                self.rng, self.start.span_sizes[self.span : passed], low, high
+            )
+            begin = int(self.ends[passed - 1])
+            skipped, self.drawn, self.span = begin - self.drawn, begin, passed
+        target = self.drawn + DRAW_SAMPLES
         while self.span < len(self.sizes) and self.drawn < target:
             size, offset = self.sizes[self.span], self.offsets[self.span]
             cutoff = (int(self.rng.integers(low, high)) - size) / 2
             if cutoff < 0:
                 cutoff, self.clipped = 0, True
-            if offset + size + self.reach <= self.skip_below:  # wholly before: draws only
-                self.rng.random(out=self._scratch(size))
-                skipped += size
-                begin = offset + size
-            else:
-                lower = max(-cutoff, -offset)
-                upper = min(cutoff, self.length - offset - size)
-                chunks.append(self.rng.uniform(lower, upper, size))
+            lower = max(-cutoff, -offset)
+            upper = min(cutoff, self.length - offset - size)
+            chunks.append(self.rng.uniform(lower, upper, size))
             self.span += 1
             self.drawn = offset + size
-        self._shuffle(first_span, self.span, begin)
+        self._shuffle(first_span, self.span)
         self.sweep.written += skipped  # rows below every position still to come
         if chunks:
             positions = np.concatenate(chunks)
@@ -251,17 +283,14 @@ class WindowedNode:
             self.done = True
         self.final_rows = held
 
-    def _shuffle(self, first: int, end: int, begin: int) -> None:
+    def _shuffle(self, first: int, end: int) -> None:
         """Write spans ``first:end``'s IDs and shuffle them (their draws come in span order);
-        those wholly before `begin` (a resume passes over them) are only drawn."""
-        sizes, first_ids = self.start.span_sizes[first:end], self.start.first_ids[first:end]
-        kept = first + int(np.searchsorted(self.offsets[first:end], begin, side="left"))
-        skip_shuffles(self.shuffle_rng, sizes[: kept - first])
-        sizes, first_ids = sizes[kept - first :], first_ids[kept - first :]
-        if len(sizes):
-            offset = self.offsets[kept]
-            ids = self.ids[offset : offset + int(sizes.sum())]
-            ids[:] = segment_positions(first_ids, sizes, ids.dtype)
+        `start_nodes` did those before ``start.shuffled`` (or passed over them)."""
+        first = max(first, self.start.shuffled)
+        if first < end:
+            sizes = self.start.span_sizes[first:end]
+            ids = self.ids[self.offsets[first] : self.offsets[first] + int(sizes.sum())]
+            ids[:] = segment_positions(self.start.first_ids[first:end], sizes, ids.dtype)
             shuffle_segments(self.shuffle_rng, ids, sizes)
 
     def _ramp(self, begin: int, end: int) -> NDArray[np.float64]:
@@ -270,12 +299,6 @@ class WindowedNode:
             self.ramp = np.arange(end - begin + max(self.sizes, default=0), dtype=np.float64)
             self.shifted = np.empty_like(self.ramp)
         return np.add(self.ramp[: end - begin], begin, out=self.shifted[: end - begin])
-
-    def _scratch(self, size: int) -> NDArray[np.float64]:
-        """A buffer for `size` draws that are not kept (spans a resume passes over)."""
-        if len(self.scratch) < size:
-            self.scratch = np.empty(max(self.sizes), np.float64)
-        return self.scratch[:size]
 
     def _read(self, begin: int, positions: NDArray[np.float64]) -> None:
         """Hand samples ``[begin, begin + len(positions))`` to the sweep, block by block; those
