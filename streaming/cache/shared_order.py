@@ -39,6 +39,7 @@ import xxhash
 
 from streaming.cache.order_file import OrderFile, create_order_file, open_order_file
 from streaming.cache.safefs import open_nofollow
+from streaming.ordering.node_order import node_work, worker_ready
 
 __all__ = ["NodeOrder", "SharedOrderWarning", "open_node_order", "order_key", "share_work"]
 
@@ -203,8 +204,6 @@ class NodeOrder:
         A chunk without padding is a read-only view of the shared order (the node's processes
         share its pages instead of each holding a copy of its slice); one with padding is a
         copy without it."""
-        from streaming.ordering.node_order import worker_ready
-
         flat = self.array[rank, worker].reshape(-1)
         position, progress, taken = 0, -1, 0
         while position < len(flat):
@@ -256,8 +255,6 @@ def open_node_order(
     Raises:
         ValueError: The settings, topology or resume point are invalid (as ``generate_work``).
     """
-    from streaming.ordering.node_order import node_work
-
     def make_work() -> Any:  # only the process that computes the order calls it
         return node_work(
             batching_method, settings, topology, epoch, sample_in_epoch, replication, node
