@@ -91,8 +91,8 @@ def test_epoch_under_20_percent_faults(
     cache = tmp_path / "cache"
     ds = StreamingDataset(
         remote=f"s3://{bucket}/ds", local=str(cache), batch_size=4, shuffle=True,
-        download_retry=8, download_timeout=1, keep_zip=True,
-    )
+        download_retry=8, download_timeout=3, keep_zip=True,
+    )  # 3 s: a stall is cut and retried, an answer slowed by a busy 2-core CI machine is not
     assert _samples(ds) == expected  # every sample once, in the same order
     # Faults did happen (each kind alone is covered by test_each_fault_is_transient_and_retried),
     # and each object was fetched whole exactly once.
