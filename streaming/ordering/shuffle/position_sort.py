@@ -39,12 +39,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from streaming.ordering.shuffle.draws import _py1e  # None where not built: numpy's sorts
 from streaming.ordering.shuffle.spans import segment_positions, starts_of
-
-try:
-    from streaming.ordering.shuffle import _py1e
-except ImportError:  # not built: numpy's sorts, slower
-    _py1e = None
 
 WINDOW_BITS = 17
 MIN_SIZE = 1 << 21

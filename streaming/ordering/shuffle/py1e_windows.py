@@ -219,6 +219,7 @@ class WindowedNode:
         self.length = len(self.ids)
         self.reach = plan.high / 2 + 1  # no position is below its span's start less this
         self.skip_below = skip_below(first_row, self.length, plan.high)
+        self.passed = passed_spans(self.ends, self.skip_below, plan)  # spans only drawn
         self.sweep = PositionSweep(self.ids, None, WINDOW_BITS)  # type: ignore[arg-type]
         self.sweep.next_window = self.skip_below >> WINDOW_BITS
         self.inverse_width = 1.0 / (1 << WINDOW_BITS)
@@ -238,7 +239,7 @@ class WindowedNode:
         first_span = self.span
         low, high = self.plan.low, self.plan.high
         # Spans wholly before `skip_below` (a resume passes over them): their draws only.
-        passed = passed_spans(self.ends, self.skip_below, self.plan)
+        passed = self.passed
         if passed > self.span:
             self.clipped |= skip_positions(
                 self.rng, self.start.span_sizes[self.span : passed], low, high
