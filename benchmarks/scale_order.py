@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--first-timeout", type=float, default=600, help="(d): seconds per process")
     p.add_argument("--impl", choices=["real", "standin"], default="real",
                    help="ours' node order: the project's, or a whole-epoch stand-in")  # fmt: skip
+    p.add_argument("--node-modes", default="fork,spawn",
+                   help="(a): fork (ranks fork workers), spawn (64 interpreters)")  # fmt: skip
     p.add_argument("--pss-interval", type=float, default=0.5, help="(a): PSS sampling period")
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--scratch", default=None, help="default: benchmarks/out/scale-order")
@@ -168,9 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     for case in cases:
         if case == "node":
-            results["node"] = scale_order_node.case_node(args, pythons, log)
+            for mode in args.node_modes.split(","):
+                key = "node" if mode == "fork" else f"node_{mode}"
+                results[key] = scale_order_node.case_node(args, pythons, log, mode)
+                results.setdefault("meta", {})[key] = meta
         elif case == "part":
-            results["part"] = case_part(args, pythons, results.get("node"))
+            results["part"] = case_part(args, pythons, results.get("node_spawn"))
         else:
             import scale_order_first
 

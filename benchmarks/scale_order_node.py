@@ -47,8 +47,20 @@ def pss_kb(pid: int) -> int:
     return 0
 
 
+def family(pids: list[int]) -> list[int]:
+    """The processes and their children (a rank's forked workers)."""
+    out = list(pids)
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                out.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
 class PssSampler(threading.Thread):
-    """The peak, over time, of the summed PSS of a set of processes."""
+    """The peak, over time, of the summed PSS of a set of processes and their children."""
 
     def __init__(self, pids: list[int], interval: float) -> None:
         super().__init__(daemon=True)
@@ -58,7 +70,7 @@ class PssSampler(threading.Thread):
 
     def run(self) -> None:
         while True:
-            total = sum(pss_kb(pid) for pid in self.pids)
+            total = sum(pss_kb(pid) for pid in family(self.pids))
             self.peak_kb, self.samples = max(self.peak_kb, total), self.samples + 1
             if self.stop.wait(self.interval):
                 return
@@ -108,13 +120,19 @@ def run_node(commands: list[list[str]], workdir: Path, pss_interval: float) -> d
         sampler.start()
         t0 = time.clock_gettime(time.CLOCK_MONOTONIC)
         _say(procs, f"go {t0!r}")
-        records = [json.loads(_read(p, "done", log)) for p, log in zip(procs, logs, strict=True)]
+        records = []
+        for p, log in zip(procs, logs, strict=True):
+            record = json.loads(_read(p, "done", log))  # a list from a rank that forked
+            records.extend(record if isinstance(record, list) else [record])
         wall_s = time.clock_gettime(time.CLOCK_MONOTONIC) - t0
-        hold_pss = [pss_kb(p.pid) for p in procs]
+        hold_pids = family([p.pid for p in procs])
+        hold_pss = [pss_kb(pid) for pid in hold_pids]
         sampler.stop.set()
         sampler.join()
         _say(procs, "hash")
-        digests = [_read(p, "hash", log) for p, log in zip(procs, logs, strict=True)]
+        digests = []  # one per worker (a rank that forked sends its workers' in one line)
+        for p, log in zip(procs, logs, strict=True):
+            digests += _read(p, "hash", log).split()
         _say(procs, "exit")
         usage = []
         for p in procs:
@@ -132,13 +150,16 @@ def run_node(commands: list[list[str]], workdir: Path, pss_interval: float) -> d
     cpu = [u.ru_utime + u.ru_stime for u in usage]
     first = sorted(r["first_s"] for r in records)
     return {
-        "processes": len(procs),
+        "processes": len(hold_pids),
+        "workers": len(records),
+        "interpreters": len(procs),
         "start_all_ready_s": started_s,
         "wall_to_all_done_s": wall_s,
         "cpu_total_s": sum(cpu),
         "cpu_max_process_s": max(cpu),
         "cpu_work_s": sum(r["cpu_work_s"] for r in records),
         "pss_hold_mb": sum(hold_pss) / 1e3,
+        "pss_hold_each_mb": [round(kb / 1e3, 1) for kb in hold_pss],
         "pss_peak_mb": max(sampler.peak_kb, sum(hold_pss)) / 1e3,
         "pss_samples": sampler.samples,
         "pss_ready_mb": sum(ready_pss) / 1e3,
@@ -156,13 +177,20 @@ def run_node(commands: list[list[str]], workdir: Path, pss_interval: float) -> d
     }
 
 
-def case_node(args, pythons: dict[str, str], log) -> dict[str, Any]:
-    """Case (a) for ours and the peer, one after the other, in one run."""
+def case_node(args, pythons: dict[str, str], log, mode: str = "fork") -> dict[str, Any]:
+    """Case (a) for ours and the peer, one after the other, in one run.
+
+    ``mode`` ``fork``: 8 rank processes (interpreters), each forking its 8 workers after
+    ``go``, as a DataLoader does under the ``fork`` start method; ``spawn``: 64 separate
+    interpreters, one per worker (as under ``spawn``: an upper bound on interpreter costs).
+    """
     nodes, ranks, workers = 1, 8, 8
-    n = ranks * workers
-    common = ["--samples", str(args.samples), "--topology", f"{nodes}x{ranks}x{workers}"]
+    n = ranks if mode == "fork" else ranks * workers
+    fork = ["--fork"] if mode == "fork" else []
+    common = ["--samples", str(args.samples), "--topology", f"{nodes}x{ranks}x{workers}", *fork]
     result: dict[str, Any] = {
         "case": "node",
+        "mode": mode,
         "samples": args.samples,
         "shards": args.samples // 1000,
         "topology": [nodes, ranks, workers],
@@ -183,14 +211,15 @@ def case_node(args, pythons: dict[str, str], log) -> dict[str, Any]:
             commands = [
                 [pythons[lib], script, "node", *common, "--index", str(i), *extra] for i in range(n)
             ]
-            log(f"(a) {lib}: {n} processes, {args.samples:,} samples; load "
+            log(f"(a) {lib}, {mode}: {n} interpreters, {args.samples:,} samples; load "
                 f"{os.getloadavg()[0]:.1f}")  # fmt: skip
             load = os.getloadavg()
             row = run_node(commands, workdir, args.pss_interval)
             row["load_at_start"] = load
             result[lib] = row
             log(
-                f"(a) {lib}: CPU {row['cpu_total_s']:.1f} s (work {row['cpu_work_s']:.1f} s), "
+                f"(a) {lib}, {mode}: CPU {row['cpu_total_s']:.1f} s "
+                f"(work {row['cpu_work_s']:.1f} s), "
                 f"PSS hold {row['pss_hold_mb']:,.0f} MB peak {row['pss_peak_mb']:,.0f} MB, "
                 f"first id max {row['first_id_max_s']:.3f} s median "
                 f"{row['first_id_median_s']:.3f} s, all done {row['wall_to_all_done_s']:.1f} s"

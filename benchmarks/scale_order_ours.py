@@ -77,23 +77,23 @@ def op_node(a: argparse.Namespace) -> None:
     nodes, ranks, workers = a.topology
     topology = Topology(nodes, ranks, workers)
     settings = settings_for(a.samples, a.shard_samples, a.batch_size, 1)
-    rank, worker = divmod(a.index, workers)
     no_torch()
-    t0 = proc.ready()
-    cpu0 = proc.cpu_s()
-    order = open_node_order(a.dir, "random", settings, topology, 0, 0, None, 0)
-    opened = proc.now()
-    chunks, first = [], None
-    for chunk in order.worker_ids(rank, worker):
-        if first is None:
-            first = proc.now()
-        chunks.append(chunk)  # held: the worker's whole slice
-    last = proc.now()
-    cpu1 = proc.cpu_s()
-    no_torch()
-    proc.finish(
-        {
-            "index": a.index,
+
+    def work(index: int, t0: float):
+        rank, worker = divmod(index, workers)
+        cpu0 = proc.cpu_s()
+        order = open_node_order(a.dir, "random", settings, topology, 0, 0, None, 0)
+        opened = proc.now()
+        chunks, first = [], None
+        for chunk in order.worker_ids(rank, worker):
+            if first is None:
+                first = proc.now()
+            chunks.append(chunk)  # held: the worker's whole slice
+        last = proc.now()
+        cpu1 = proc.cpu_s()
+        no_torch()
+        record = {
+            "index": index,
             "open_s": opened - t0,
             "first_s": (first if first is not None else last) - t0,
             "last_s": last - t0,
@@ -102,10 +102,14 @@ def op_node(a: argparse.Namespace) -> None:
             "chunks": len(chunks),
             "dtype": str(chunks[0].dtype) if chunks else "",
             "shape": list(order.shape),
-        },
-        lambda: np.concatenate(chunks) if chunks else np.empty(0, np.int64),
-    )
-    order.close() if hasattr(order, "close") else None
+        }
+        return record, lambda: np.concatenate(chunks) if chunks else np.empty(0, np.int64)
+
+    if a.fork:  # --index is the rank; its workers are forked from it after go
+        proc.fork_workers(workers, lambda w, t0: work(a.index * workers + w, t0))
+    else:
+        t0 = proc.ready()
+        proc.finish(*work(a.index, t0))
 
 
 def _status_kb(field: str) -> int:
@@ -198,6 +202,7 @@ def main() -> None:
     node.add_argument("--topology", type=topo, default=(1, 8, 8))
     node.add_argument("--index", type=int, required=True, help="worker of node")
     node.add_argument("--dir", required=True, help="the node's shared order directory")
+    node.add_argument("--fork", action="store_true", help="--index is a rank: fork its workers")
     part = sub.choices["part"]
     part.add_argument("--topology", type=topo, default=(8, 8, 8))
     part.add_argument("--canonical", type=int, default=8)

@@ -140,8 +140,9 @@ def op_node(a: argparse.Namespace) -> None:
     """Case (a): one of the node's processes, through the peer's `_get_work`."""
     peer = load_peer()
     nodes, ranks, workers = a.topology
-    world = peer.World(nodes, ranks, workers, a.index)
     barrier = peer.SharedBarrier(a.lock, a.barrier)  # made by all before go, entered after
+    assert getattr(sys.modules["torch"], "_bench_stub", False), "the real torch was imported"
+
     ds = stand_in(
         peer,
         a.samples // a.shard_samples,
@@ -149,28 +150,36 @@ def op_node(a: argparse.Namespace) -> None:
         a.batch_size,
         _shm_prefix_int=a.prefix,
         _shared_barrier=barrier,
-        _unique_worker_world=world,
-        _parallel_worker_world=world,
-    )
-    assert getattr(sys.modules["torch"], "_bench_stub", False), "the real torch was imported"
-    t0 = proc.ready()
-    cpu0 = proc.cpu_s()
-    ids = ds._get_work(0, 0)  # the worker's whole slice, -1 padding included
-    first = last = proc.now()
-    cpu1 = proc.cpu_s()
-    real = int(np.count_nonzero(ids != -1))
-    proc.finish(
-        {
-            "index": a.index,
+    )  # the rank's dataset, before its workers start
+
+    def work(index: int, t0: float):
+        world = peer.World(nodes, ranks, workers, index)
+        ds._unique_worker_world = ds._parallel_worker_world = world
+        if a.fork:  # this venv's filelock refuses a lock inherited across fork: a new one
+            from filelock import FileLock  # (a new SharedBarrier would reset its counters)
+
+            ds._shared_barrier.lock = FileLock(a.lock)
+        cpu0 = proc.cpu_s()
+        ids = ds._get_work(0, 0)  # the worker's whole slice, -1 padding included
+        first = last = proc.now()
+        cpu1 = proc.cpu_s()
+        real = int(np.count_nonzero(ids != -1))
+        record = {
+            "index": index,
             "first_s": first - t0,
             "last_s": last - t0,
             "cpu_work_s": cpu1 - cpu0,
             "ids": real,
             "dtype": str(ids.dtype),
             "leader": world.is_local_leader,
-        },
-        lambda: ids[ids != -1],
-    )
+        }
+        return record, lambda: ids[ids != -1]
+
+    if a.fork:  # --index is the rank; its workers are forked from it after go
+        proc.fork_workers(workers, lambda w, t0: work(a.index * workers + w, t0))
+    else:
+        t0 = proc.ready()
+        proc.finish(*work(a.index, t0))
 
 
 def main() -> None:
@@ -185,6 +194,7 @@ def main() -> None:
     node.add_argument("--prefix", type=int, required=True, help="the shared memory prefix int")
     node.add_argument("--lock", required=True, help="the barrier's file lock path")
     node.add_argument("--barrier", required=True, help="the barrier's shared memory name")
+    node.add_argument("--fork", action="store_true", help="--index is a rank: fork its workers")
     a = p.parse_args()
     if a.op == "node":
         op_node(a)

@@ -66,3 +66,63 @@ def finish(record: dict, ids_for_hash) -> None:
     expect("hash")
     send("hash " + digest(ids_for_hash()))
     expect("exit")
+
+
+def fork_workers(count: int, work) -> None:
+    """Fork mode: this process is a rank and its workers are forked from it after ``go``, as a
+    DataLoader's are under the ``fork`` start method (Linux's default), so they share its
+    interpreter and imports copy-on-write.
+
+    ``work(worker, t0)`` runs in each child and returns ``(record, ids_for_hash)``. This
+    process relays the protocol: one ``done [records]`` line once every child has reported,
+    one ``hash d0 d1 ...`` line, and on ``exit`` it reaps the children (so that the runner's
+    ``wait4`` on it counts their CPU time too) and exits.
+    """
+    import os
+    import traceback
+
+    t0 = ready()
+    children = []
+    for worker in range(count):
+        up_r, up_w = os.pipe()
+        down_r, down_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                os.close(up_r)
+                os.close(down_w)
+                record, ids_for_hash = work(worker, t0)
+                record["pid"] = os.getpid()
+                os.write(up_w, (json.dumps(record) + "\n").encode())
+                os.read(down_r, 1)  # hash
+                os.write(up_w, (digest(ids_for_hash()) + "\n").encode())
+                os.read(down_r, 1)  # exit
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.close(up_w)
+        os.close(down_r)
+        children.append((pid, os.fdopen(up_r, "r"), down_w))
+    records = []
+    for pid, up, _ in children:
+        line = up.readline()
+        if not line:
+            raise SystemExit(f"node process: forked worker {pid} died before reporting")
+        records.append(json.loads(line))
+    send("done " + json.dumps(records))
+    expect("hash")
+    for _, _, down in children:
+        os.write(down, b"h")
+    send("hash " + " ".join(up.readline().strip() for _, up, _ in children))
+    expect("exit")
+    failed = []
+    for pid, _, down in children:
+        os.write(down, b"x")
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status):
+            failed.append(pid)
+    if failed:
+        raise SystemExit(f"node process: forked workers {failed} failed")

@@ -12,9 +12,14 @@ def _ok(flag: bool | None) -> str:
 
 def _node_md(r: dict[str, Any]) -> list[str]:
     ours, peer = r.get("ours"), r.get("mosaic")
+    mode = r.get("mode", "spawn")
+    how = {
+        "fork": "8 rank interpreters, each forking its 8 workers at go (DataLoader, fork start)",
+        "spawn": "64 separate interpreters, one per worker (spawn start: an upper bound)",
+    }[mode]
     lines = [
-        f"### (a) Epoch order on one node: {r['samples']:,} samples ({r['shards']:,} shards), "
-        f"py1e, 1 node x 8 ranks x 8 workers, batch 256, 64 processes"
+        f"### (a) Epoch order on one node, {mode}: {r['samples']:,} samples "
+        f"({r['shards']:,} shards), py1e, 1 node x 8 ranks x 8 workers, batch 256; {how}"
         + (
             " (ours: WHOLE-EPOCH STAND-IN, not the windowed order)"
             if r["impl"] == "standin"
@@ -43,7 +48,7 @@ def _node_md(r: dict[str, Any]) -> list[str]:
         ("first sample ID, median, s", "first_id_median_s", "{:.3f}", None),
         ("open (ours: open_node_order returned), max, s", "open_max_s", "{:.3f}", None),
         ("last sample ID, max, s", "last_id_max_s", "{:.2f}", None),
-        ("all 64 ready (start + imports), s", "start_all_ready_s", "{:.1f}", None),
+        ("all interpreters ready (start + imports), s", "start_all_ready_s", "{:.1f}", None),
     ]
     targets = r.get("targets", {})
     for label, key, fmt, target in rows:
@@ -118,7 +123,9 @@ def _first_md(r: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown tables of every case present."""
     lines: list[str] = []
-    for key, render in (("node", _node_md), ("part", _part_md), ("first", _first_md)):
+    renders = (("node", _node_md), ("node_spawn", _node_md), ("part", _part_md),
+               ("first", _first_md))  # fmt: skip
+    for key, render in renders:
         if key in results:
             lines += render(results[key]) + [""]
             meta = results.get("meta", {}).get(key, {})
@@ -135,13 +142,15 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [k for k in ("node", "part", "first") if k in results]
+    panels = [k for k in ("node", "node_spawn", "part", "first") if k in results]
+    if "node" in panels and "node_spawn" in panels:
+        panels.remove("node_spawn")
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for ax, key in zip(axes[0], panels, strict=True):
         r = results[key]
-        if key == "node":
+        if key.startswith("node"):
             libs = [lib for lib in ("ours", "mosaic") if lib in r]
             figures = [("node CPU-s", "cpu_total_s", 1.0), ("PSS peak GB", "pss_peak_mb", 1e-3),
                        ("first ID max s", "first_id_max_s", 1.0)]  # fmt: skip
@@ -152,7 +161,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.set_xticks([j + width * (len(libs) - 1) / 2 for j in range(len(figures))])
             ax.set_xticklabels([f[0] for f in figures])
             ax.set_yscale("log")
-            ax.set_title(f"(a) one node, 64 processes, {r['samples']:.0e} samples")
+            ax.set_title(f"(a) one node, 64 workers ({r.get('mode', 'spawn')}), "
+                         f"{r['samples']:.0e} samples")  # fmt: skip
             ax.legend()
         elif key == "part":
             runs = r["runs"]

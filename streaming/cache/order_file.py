@@ -58,6 +58,11 @@ class OrderFile:
             raise OrderFileError(f"{path}: {st.st_size} bytes, shorter than the header")
         access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_READ
         self._map = mmap.mmap(fd, st.st_size, access=access)
+        if writable and hasattr(mmap, "MADV_RANDOM"):
+            # The producer writes each window into every worker's slice, far apart: with the
+            # default read-around, each first write there faults in (and zeroes) a large
+            # folio: measured 100 ms for 64 slices' first 64 KB, 7 ms with MADV_RANDOM.
+            self._map.madvise(mmap.MADV_RANDOM)
         magic, dtype, *rest = _HEADER.unpack_from(self._map, 0)
         shape = tuple(rest[:4])
         if magic != MAGIC:

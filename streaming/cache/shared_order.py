@@ -25,6 +25,7 @@ nothing is copied per process, and a worker can start before the order is comple
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import glob
 import os
@@ -255,6 +256,7 @@ def open_node_order(
     Raises:
         ValueError: The settings, topology or resume point are invalid (as ``generate_work``).
     """
+
     def make_work() -> Any:  # only the process that computes the order calls it
         return node_work(
             batching_method, settings, topology, epoch, sample_in_epoch, replication, node
@@ -370,6 +372,7 @@ def _produce(
         try:
             work.fill(order.array, publish)
             publish(order.size)
+            _trim_heap()
         except BaseException as e:  # handed to this process's reader
             result._error.append(e)
             with result._published:
@@ -381,6 +384,15 @@ def _produce(
     result._thread = thread
     thread.start()
     return result
+
+
+def _trim_heap() -> None:
+    """Give the order's freed working memory back to the system (glibc keeps a thread's freed
+    heap for reuse: at 10^8 samples, about 100 MB that the process would hold to its end)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _remove_old(directory: str, job: str, epoch: int) -> None:
