@@ -55,7 +55,13 @@ from streaming.ordering.batching import generate_work
 from streaming.ordering.batching.batches import resample
 from streaming.ordering.batching.settings import BatchingWarning, OrderingSettings, Topology
 from streaming.ordering.partition.settings import nodes_divide
-from streaming.ordering.shuffle.py1e_windows import WindowedNode, plan_py1e, start_nodes
+from streaming.ordering.shuffle.py1e_windows import (
+    RESUME_MARGIN,
+    ResumeMarginMissed,
+    WindowedNode,
+    plan_py1e,
+    start_nodes,
+)
 
 __all__ = ["NodeWork", "node_work", "worker_ready"]
 
@@ -205,12 +211,16 @@ class _FastJob:
         """Write node `node`'s part into `out`, publishing as rows become final."""
         writer = DealtWriter(out, self.count, self.missing)
         m, d, per_row = self.owned_per_node, self.first_position, self.per_row
-        sources, clipped = self._sources(node)
+        sources, clipped = self._sources(node, RESUME_MARGIN)
         row = min(d // m, per_row)
         rows_per_write = max(1, WRITE_ROWS_ENTRIES // m)
         while True:
-            for source in sources:
-                source.step()
+            try:
+                for source in sources:
+                    source.step()
+            except ResumeMarginMissed:  # before any row is final: start again, whole reach
+                sources, clipped = self._sources(node, None)
+                continue
             final = min(per_row if s.done else s.final_rows for s in sources)
             while row < final:
                 end = min(final, row + rows_per_write)
@@ -240,8 +250,9 @@ class _FastJob:
             flat = self.small_per_big[flat]
         writer.write(max(begin * m - d, 0), flat)
 
-    def _sources(self, node: int) -> tuple[list, bool]:
-        """One source per owned canonical node, and whether the nodes passed over clipped."""
+    def _sources(self, node: int, margin: int | None) -> tuple[list, bool]:
+        """One source per owned canonical node (`margin` as `py1e_windows.skip_below`'s), and
+        whether the nodes passed over clipped."""
         owned = list(range(node, self.canonical, self.num_nodes))
         num_big = self.num_big
         bounds = [num_big * c // self.canonical for c in range(self.canonical + 1)]
@@ -259,9 +270,9 @@ class _FastJob:
         dtype = np.int32 if num_big < 1 << 31 else np.int64
         m, d = self.owned_per_node, self.first_position
         first_rows = [max(0, -(-(d - j) // m)) for j in range(m)]  # the rows the list reads
-        starts, clipped = start_nodes(plan, owned, dtype, first_rows)
+        starts, clipped = start_nodes(plan, owned, dtype, first_rows, margin)
         sources = [
-            _Sorted(WindowedNode(plan, start, first_row))
+            _Sorted(WindowedNode(plan, start, first_row, margin))
             for start, first_row in zip(starts, first_rows, strict=True)
         ]
         return sources, clipped

@@ -162,6 +162,49 @@ def test_node_part_equals_generate_work_default_windows(case: dict) -> None:
     run_case(case)
 
 
+@PROPERTY
+@given(case=cases(), margin=st.sampled_from([0, 1, 3, 8]))
+def test_node_part_equals_generate_work_narrow_resume_margin(case: dict, margin: int) -> None:
+    """A resume sorts from `margin` below its first row, checks that no more samples than
+    that row lie below, and starts again with a position's whole reach when they do."""
+    calls: list = []
+    sources = node_order._FastJob._sources
+
+    def spy(self, node: int, margin_: int | None):  # noqa: ANN001, ANN202
+        calls.append(margin_)
+        return sources(self, node, margin_)
+
+    with small_windows(), mock.patch.object(node_order, "RESUME_MARGIN", margin):
+        with mock.patch.object(node_order._FastJob, "_sources", spy):
+            run_case(case, record=False)
+    event("margin missed" if None in calls else "margin held" if calls else "no fast path")
+
+
+def test_a_missed_resume_margin_starts_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Margin 0 misses at about half the resume points: those start again, exactly."""
+    monkeypatch.setattr(py1e_windows, "WINDOW_BITS", 4)
+    monkeypatch.setattr(py1e_windows, "DRAW_SAMPLES", 64)
+    monkeypatch.setattr(node_order, "RESUME_MARGIN", 0)
+    settings_ = OrderingSettings(
+        [[50] * 200], [10_000], [1.0], 4, 1, shuffle=True, shuffle_block_size=400
+    )
+    topology = Topology(1, 2, 2)
+    calls: list = []
+    sources = node_order._FastJob._sources
+
+    def spy(self, node: int, margin: int | None):  # noqa: ANN001, ANN202
+        calls.append(margin)
+        return sources(self, node, margin)
+
+    monkeypatch.setattr(node_order._FastJob, "_sources", spy)
+    for resume in range(3_000, 9_000, 500):
+        expected = generate_work("random", settings_, topology, 1, resume)
+        work = node_work("random", settings_, topology, 1, resume, None, 0)
+        out, _ = fill_checked(work, expected[0])
+        np.testing.assert_array_equal(out, expected[0])
+    assert calls.count(0) == 12 and 0 < calls.count(None) < 12, calls
+
+
 def test_cases_take_both_paths() -> None:
     base = dict(
         layout=[[30, 0, 25, 40]],

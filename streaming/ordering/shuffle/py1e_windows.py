@@ -47,6 +47,13 @@ from streaming.ordering.shuffle.spans import (
 
 WINDOW_BITS = 17  # the sweep's windows of position values, as sort_by_position's
 DRAW_SAMPLES = 1 << 18  # samples whose positions a WindowedNode draws per step
+#: How far below a resume's first row a node starts sorting, first (`skip_below`); a miss,
+#: which is checked, falls back to a position's whole reach (`ResumeMarginMissed`).
+RESUME_MARGIN = 1 << 16
+
+
+class ResumeMarginMissed(Exception):
+    """More samples than the first row read lie below `skip_below`: restart with margin None."""
 
 
 @dataclass(frozen=True)
@@ -102,11 +109,17 @@ class NodeStart:
     positions_rng: np.random.Generator  # where its positions start
 
 
-def skip_below(first_row: int, length: int, high: int) -> int:
-    """Positions below this are not sorted for a node read from row `first_row` on: a sample
-    there has an index below ``skip_below + high / 2 + 1``, so fewer than `first_row` samples
-    are, and none of them is in a row at or after `first_row`."""
-    return max(0, min(first_row, length - 1) - high // 2 - 2)
+def skip_below(first_row: int, length: int, high: int, margin: int | None = None) -> int:
+    """Positions below this are not sorted for a node read from row `first_row` on, only
+    counted; the count must not exceed `first_row`.
+
+    With `margin` None that always holds: a sample there has an index below ``skip_below +
+    high / 2 + 1``, so fewer than `first_row` samples are. A smaller `margin` (`RESUME_MARGIN`)
+    draws one reach fewer: the count then stays below `first_row` unless about
+    ``margin / sqrt(high)`` standard deviations more samples moved down across it than up,
+    and `WindowedNode` checks it (`ResumeMarginMissed`)."""
+    reach = high // 2 + 2
+    return max(0, min(first_row, length - 1) - min(reach, reach if margin is None else margin))
 
 
 def passed_spans(ends: NDArray[np.int64], below: int, plan: Py1ePlan) -> int:
@@ -116,7 +129,11 @@ def passed_spans(ends: NDArray[np.int64], below: int, plan: Py1ePlan) -> int:
 
 
 def start_nodes(
-    plan: Py1ePlan, owned: list[int], dtype: type[np.signedinteger], first_rows: list[int]
+    plan: Py1ePlan,
+    owned: list[int],
+    dtype: type[np.signedinteger],
+    first_rows: list[int],
+    margin: int | None = None,
 ) -> tuple[list[NodeStart], bool]:
     """The one pass over canonical nodes ``0 .. max(owned)``, capturing the generator where each
     owned node's shuffles and positions start. No array is built for a node passed over
@@ -127,7 +144,8 @@ def start_nodes(
 
     Returns:
         ``(starts, clipped)``: a `NodeStart` per owned node (in `owned`'s order, read from
-        ``first_rows``), and whether a span of a node passed over was larger than its window.
+        ``first_rows``, `margin` as `skip_below`'s), and whether a span of a node passed over
+        was larger than its window.
     """
     rng, clipped = plan.rng, False
     starts: dict[int, NodeStart] = {}
@@ -140,7 +158,8 @@ def start_nodes(
             ends = np.cumsum(sizes)
             # Spans [0, passed) are passed over (`WindowedNode.step`); [passed, eager) hold the
             # first rows read and the samples that can move into them.
-            passed = passed_spans(ends, skip_below(first_row[node], len(ids), plan.high), plan)
+            below = skip_below(first_row[node], len(ids), plan.high, margin)
+            passed = passed_spans(ends, below, plan)
             needed = min(first_row[node], len(ids)) + plan.high // 2 + 1 + DRAW_SAMPLES
             eager = max(passed, int(np.searchsorted(ends - sizes, needed, side="left")))
             skip_shuffles(rng, sizes[:passed])
@@ -208,7 +227,9 @@ class WindowedNode:
     unsorted: a resume does not read them); `done` once every row is.
     """
 
-    def __init__(self, plan: Py1ePlan, start: NodeStart, first_row: int = 0) -> None:
+    def __init__(
+        self, plan: Py1ePlan, start: NodeStart, first_row: int = 0, margin: int | None = None
+    ) -> None:
         self.plan, self.start = plan, start
         self.rng = copy.deepcopy(start.positions_rng)
         self.shuffle_rng = copy.deepcopy(start.shuffle_rng)
@@ -218,8 +239,10 @@ class WindowedNode:
         self.ids = start.ids  # spans from start.shuffled on are shuffled as they are drawn
         self.length = len(self.ids)
         self.reach = plan.high / 2 + 1  # no position is below its span's start less this
-        self.skip_below = skip_below(first_row, self.length, plan.high)
+        self.skip_below = skip_below(first_row, self.length, plan.high, margin)
         self.passed = passed_spans(self.ends, self.skip_below, plan)  # spans only drawn
+        self.first_row, self.below = first_row, 0  # samples counted below `skip_below`
+        self.checked = margin is None or not self.skip_below  # `below <= first_row` known
         self.sweep = PositionSweep(self.ids, None, WINDOW_BITS)  # type: ignore[arg-type]
         self.sweep.next_window = self.skip_below >> WINDOW_BITS
         self.inverse_width = 1.0 / (1 << WINDOW_BITS)
@@ -246,6 +269,7 @@ class WindowedNode:
             )
             begin = int(self.ends[passed - 1])
             skipped, self.drawn, self.span = begin - self.drawn, begin, passed
+            self.below += skipped
         target = self.drawn + DRAW_SAMPLES
         while self.span < len(self.sizes) and self.drawn < target:
             size, offset = self.sizes[self.span], self.offsets[self.span]
@@ -268,6 +292,10 @@ class WindowedNode:
             raise AssertionError("py1e windows: a sample came after its window was sorted")
         # Once every position is drawn, the rest is sorted a window per step, so the reader
         # gets the first window without waiting for the sort of the whole node.
+        if not self.checked and (finished or self.drawn - self.reach >= self.skip_below):
+            if self.below > self.first_row:  # every sample below skip_below is counted
+                raise ResumeMarginMissed(f"{self.below} samples below row {self.first_row}")
+            self.checked = True
         bound = ((self.sweep.next_window + 1) << WINDOW_BITS) if finished else 0.0
         self.sweep.write_complete(bound if finished else self.drawn - self.reach)
         held = self.sweep.written
@@ -282,7 +310,7 @@ class WindowedNode:
                 self.ties.apply(self.ids, self.sweep.tie_starts, self.sweep.tie_sizes)
                 self.ties, held = None, self.length
             self.done = True
-        self.final_rows = held
+        self.final_rows = held if self.checked else 0
 
     def _shuffle(self, first: int, end: int) -> None:
         """Write spans ``first:end``'s IDs and shuffle them (their draws come in span order);
@@ -310,7 +338,9 @@ class WindowedNode:
             ids = self.ids[begin + lo : begin + lo + len(values)]
             if self.skip_below:
                 keep = values >= self.skip_below
-                self.sweep.written += len(values) - int(np.count_nonzero(keep))
+                counted = len(values) - int(np.count_nonzero(keep))
+                self.sweep.written += counted
+                self.below += counted
                 values, ids = values[keep], ids[keep]
                 if not len(values):
                     continue
