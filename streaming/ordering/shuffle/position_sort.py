@@ -18,8 +18,10 @@ of the epoch-order time at 10^8 samples). The positions are nearly sorted, so
    order; they are re-sorted by the exact position. The window's IDs are written back in place
    (a window never writes past the blocks already read).
 
-Step 3 runs in C where the extension is built (`_py1e.sort_window`: the same keys, radix
-passes and re-sort, in one pass over the window's memory); numpy otherwise.
+Steps 2 and 3 run in C where the extension is built (`_py1e.split_windows`: a stable counting
+sort of a block by window, as numpy's stable argsort of the window numbers; `_py1e.sort_window`:
+the same keys, radix passes and re-sort, in one pass over the window's memory); numpy
+otherwise.
 
 Equal positions are the one case where the result is not unique. ``np.argsort`` is unstable,
 so the peer orders equal positions however numpy's quicksort (x86-simd-sort or introsort,
@@ -92,6 +94,16 @@ def sort_by_position(
         order_ties_as_argsort(ids, positions, starts, sizes)
 
 
+def _splits_in_c(values: NDArray, ids: NDArray) -> bool:
+    """Whether the C splits (`_py1e.split_windows`, `_py1e.split_above`) take this block."""
+    return (
+        _py1e is not None
+        and values.dtype == np.float64
+        and ids.dtype.kind in "iu"
+        and ids.dtype.itemsize in (4, 8)
+    )
+
+
 class _Sweep:
     """The state of steps 2 and 3: pieces waiting for their window, and what is written."""
 
@@ -116,6 +128,14 @@ class _Sweep:
         if first == last:
             self.waiting.setdefault(first, []).append((values.copy(), ids.copy()))
             return
+        if _splits_in_c(values, ids):
+            values, ids = np.ascontiguousarray(values), np.ascontiguousarray(ids)
+            split_values, split_ids = np.empty_like(values), np.empty_like(ids)
+            ends = _py1e.split_windows(
+                values, ids, split_values, split_ids, first, last - first + 1, self.inverse_width
+            )
+            self._set_aside(first, split_values, split_ids, ends)
+            return
         scaled = values * self.inverse_width  # exact: W is a power of two
         scaled -= first
         dtype = np.uint8 if last - first < 1 << 8 else np.uint16
@@ -124,7 +144,33 @@ class _Sweep:
         windows = scaled.astype(dtype)  # floor: the values are non-negative
         order = np.argsort(windows, kind="stable")
         bounds = np.cumsum(np.bincount(windows, minlength=last - first + 1)).tolist()
-        values, ids = values[order], ids[order]
+        self._set_aside(first, values[order], ids[order], bounds)
+
+    def read_above(self, values: NDArray[np.float64], ids: NDArray, below: float) -> int:
+        """`read_values` for the samples of a block whose positions are at or above `below`;
+        returns how many are below it (dropped: a resume counts them without sorting them)."""
+        if _splits_in_c(values, ids):
+            values, ids = np.ascontiguousarray(values), np.ascontiguousarray(ids)
+            split_values, split_ids = np.empty_like(values), np.empty_like(ids)
+            first, ends = _py1e.split_above(
+                values, ids, split_values, split_ids, float(below), self.inverse_width
+            )
+            if ends:
+                self._set_aside(first, split_values, split_ids, ends)
+            return len(values) - (ends[-1] if ends else 0)
+        dropped = 0
+        if below > 0:
+            keep = values >= below
+            dropped = len(values) - int(np.count_nonzero(keep))
+            values, ids = values[keep], ids[keep]
+        if len(values):
+            first = int(values.min() * self.inverse_width)
+            last = int(values.max() * self.inverse_width)
+            self.read_values(values, ids, first, last)
+        return dropped
+
+    def _set_aside(self, first: int, values: NDArray, ids: NDArray, bounds: list[int]) -> None:
+        """Set aside the pieces of a block grouped by window (`bounds`: each window's end)."""
         begin_piece = 0
         for offset, end_piece in enumerate(bounds):
             if end_piece > begin_piece:

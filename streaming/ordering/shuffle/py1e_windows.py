@@ -336,14 +336,6 @@ class WindowedNode:
         for lo in range(0, len(positions), width):
             values = positions[lo : lo + width]
             ids = self.ids[begin + lo : begin + lo + len(values)]
-            if self.skip_below:
-                keep = values >= self.skip_below
-                counted = len(values) - int(np.count_nonzero(keep))
-                self.sweep.written += counted
-                self.below += counted
-                values, ids = values[keep], ids[keep]
-                if not len(values):
-                    continue
-            first = int(values.min() * self.inverse_width)
-            last = int(values.max() * self.inverse_width)
-            self.sweep.read_values(values, ids, first, last)
+            counted = self.sweep.read_above(values, ids, self.skip_below)
+            self.sweep.written += counted
+            self.below += counted
