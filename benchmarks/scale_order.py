@@ -95,7 +95,7 @@ def case_part(args, pythons: dict[str, str], node: dict | None) -> dict[str, Any
         }
     result: dict[str, Any] = {"case": "part", "samples": args.part_samples, "runs": []}
     for node in args.part_nodes:
-        path = Path(tempfile.mkdtemp(prefix="part-", dir=args.scratch)) / f"node{node}.npy"
+        path = Path(tempfile.mkdtemp(prefix="part-", dir=args.scratch)) / f"node{node}.order"
         cmd = [pythons["ours"], str(HERE / "scale_order_ours.py"), "part",
                "--samples", str(args.part_samples), "--node", str(node), "--file", str(path),
                "--topology", "8x8x8", "--canonical", "8", "--impl", args.impl]  # fmt: skip

@@ -1,22 +1,32 @@
-"""Case (a) of `scale_order.py`: one node's 64 processes (8 ranks x 8 workers), for real.
+"""Case (a) of `scale_order.py`: one node's 64 DataLoader workers (8 ranks x 8 workers), for real.
 
-For each library, the runner starts every process of the node (`scale_order_ours.py node` in
-our venv, `scale_order_peer.py node` in the peer's), waits until all have imported what they
-need and said ``ready``, then starts them together (``go``: one monotonic instant). Each gets its
-worker's sample IDs its library's way and holds them. Measured:
+Two modes, each run for both libraries:
+
+* ``fork`` (the default): 8 rank processes (interpreters) that, at ``go``, each fork their 8
+  workers, as a DataLoader does under the ``fork`` start method (Linux's default): the workers
+  share their rank's interpreter and imports copy-on-write. 72 processes in all.
+* ``spawn``: 64 separate interpreters, one per worker (as under ``spawn`` or ``forkserver``):
+  an upper bound on what the interpreters cost.
+
+For each library, the runner starts the interpreters (`scale_order_ours.py node` in our venv,
+`scale_order_peer.py node` in the peer's), waits until all have imported what they need and
+said ``ready``, then starts them together (``go``: one monotonic instant). Each worker gets its
+sample IDs its library's way and holds them. Measured:
 
 * each worker's time from ``go`` to its first sample ID (and to its last);
 * the node's CPU seconds: the sum over the processes of user + system time from ``os.wait4``
-  (the whole process: interpreter start, imports, the order, hashing), and the part from ``go``
-  to the last ID (``getrusage`` inside each process, all its threads);
-* the node's PSS (``/proc/<pid>/smaps_rollup``) summed over the processes: (0) at ``ready``
-  (64 interpreters with their imports: the baseline, about 24 MB each on both sides), (1) at
-  the hold point: every process has its whole slice and none has exited, and (2) the peak of
-  that sum over time, sampled every ``--pss-interval`` seconds from ``go`` to the hold point
-  (the peer's leader peaks while it computes, long before the hold point); (1) and (2) also
-  above the baseline; and the sum of the processes' peak RSS (``ru_maxrss``, which counts each
-  shared page once per process). A DataLoader worker is forked from its rank and shares the
-  rank's pages: the baseline here (separate interpreters) is an upper bound on that;
+  (the whole process: interpreter start, imports, the order; a rank's reaped workers included;
+  less the CPU time of hashing the IDs for the check, which each worker reports), and the
+  part from ``go`` (or a forked worker's start) to the last ID (``getrusage`` inside each
+  worker, all its threads);
+* the node's PSS (``/proc/<pid>/smaps_rollup``) summed over the processes (a rank's forked
+  workers included): (0) at ``ready`` (the interpreters with their imports: the baseline, about
+  24 MB each on both sides), (1) at the hold point: every process has its whole slice and none
+  has exited, and (2) the peak of that sum over time, sampled every ``--pss-interval`` seconds
+  from ``go`` to the hold point (the peer's leader peaks while it computes, long before the hold
+  point); (1) and (2) also above the baseline; and the sum of the interpreters' peak RSS
+  (``ru_maxrss``, which counts each shared page once per process; under ``fork``, a rank's
+  figure is the largest of it and its workers');
 * that ours' IDs equal the peer's, worker by worker (sha1 of the IDs as int64, padding dropped).
 """
 
@@ -130,9 +140,12 @@ def run_node(commands: list[list[str]], workdir: Path, pss_interval: float) -> d
         sampler.stop.set()
         sampler.join()
         _say(procs, "hash")
-        digests = []  # one per worker (a rank that forked sends its workers' in one line)
+        digests, hash_cpu = [], 0.0  # one per worker (a rank that forked sends all of its)
         for p, log in zip(procs, logs, strict=True):
-            digests += _read(p, "hash", log).split()
+            for item in _read(p, "hash", log).split():
+                text, _, seconds = item.partition(":")
+                digests.append(text)
+                hash_cpu += float(seconds)
         _say(procs, "exit")
         usage = []
         for p in procs:
@@ -155,7 +168,8 @@ def run_node(commands: list[list[str]], workdir: Path, pss_interval: float) -> d
         "interpreters": len(procs),
         "start_all_ready_s": started_s,
         "wall_to_all_done_s": wall_s,
-        "cpu_total_s": sum(cpu),
+        "cpu_total_s": sum(cpu) - hash_cpu,
+        "cpu_hashing_s": hash_cpu,
         "cpu_max_process_s": max(cpu),
         "cpu_work_s": sum(r["cpu_work_s"] for r in records),
         "pss_hold_mb": sum(hold_pss) / 1e3,

@@ -4,12 +4,14 @@ importing torch (checked: ``node`` and ``part`` fail if torch got imported).
     .venv/bin/python benchmarks/scale_order_ours.py node --samples N --index I --dir D ...
     .venv/bin/python benchmarks/scale_order_ours.py part --samples N --node K --file F ...
 
-* ``node`` (case (a)): one of the node's 64 processes: ``open_node_order`` on the node's shared
-  directory (the first process computes the node's part in a background thread, the others map
-  the file), then reads its worker's IDs to the end, holding every chunk (its whole slice). The
-  process protocol is `scale_order_proc`.
+* ``node`` (case (a)): one of the node's 64 workers (with ``--fork``: one rank, which forks its
+  8 workers at go): ``open_node_order`` on the node's shared directory (the first process
+  computes the node's part in a background thread, the others map the file), then reads its
+  worker's IDs to the end, holding every chunk (its whole slice). The process protocol is
+  `scale_order_proc`.
 * ``part`` (case (b)): one process computes node K's part of the epoch,
-  ``node_work(...).fill(out, publish)``, into a fresh memory-mapped file; prints one JSON line
+  ``node_work(...).fill(out, publish)``, into a fresh order file (``create_order_file``, as the
+  node's producer does), publishing its progress there; prints one JSON line
   with the wall time and the peak RSS (``VmHWM``, which counts the file pages it wrote) and
   the peak of anonymous memory (``RssAnon``, sampled every 50 ms).
 """
@@ -141,16 +143,19 @@ def op_part(a: argparse.Namespace) -> None:
     cpu0 = proc.cpu_s()
     work = node_work("random", settings, Topology(nodes, ranks, workers), 0, a.resume, None, a.node)
     prepared = time.perf_counter() - t0
-    out = np.lib.format.open_memmap(a.file, mode="w+", dtype=work.dtype, shape=work.shape)
+    from streaming.cache.order_file import create_order_file
+
+    order = create_order_file(a.file, work.shape, work.dtype)  # the shared order's own file
+    out = order.array
     first_publish = []
 
     def publish(k: int) -> None:
         if not first_publish:
             first_publish.append(time.perf_counter() - t0)
         publishes.append(k)
+        order.publish(k)
 
     work.fill(out, publish)
-    out.flush()
     seconds = time.perf_counter() - t0
     cpu = proc.cpu_s() - cpu0
     stop.set()
@@ -181,7 +186,7 @@ def op_part(a: argparse.Namespace) -> None:
         record["ids"] = int(len(real))
         record["unique"] = bool(len(np.unique(real)) == len(real))
         record["digest"] = proc.digest(real)
-    del out
+    del out, order
     os.unlink(a.file)
     print(json.dumps(record), flush=True)
 

@@ -3,7 +3,9 @@
 
     <mosaic venv>/bin/python benchmarks/scale_order_peer.py node --samples N --index I ...
 
-``node`` (case (a)): one of the node's 64 processes, running the peer's own once-per-node
+``node`` (case (a)): one of the node's 64 workers (with ``--fork``: one rank, which forks its 8
+workers at go, each attaching the rank's barrier with a lock of its own), running the peer's
+own once-per-node
 scheme, ``StreamingDataset._get_work``, verbatim: the local leader (process 0) computes
 ``generate_work('random', ...)`` for the whole epoch and puts it in shared memory with
 ``_share_work``; the others wait on the peer's ``SharedBarrier`` and map it with

@@ -9,7 +9,8 @@ A node process, started by the runner with its stdin and stdout on pipes:
 3. does its work, noting the monotonic instant of its first and of its last sample ID and its
    own CPU time (all threads) at go and at its last ID, and prints one ``done {json}`` line;
 4. holds everything it read (its whole slice) until the runner, once every process is done and
-   it has sampled each one's PSS, writes ``hash``; then prints ``hash <digest>`` and blocks;
+   it has sampled each one's PSS, writes ``hash``; then prints ``hash <digest>:<cpu>`` (the
+   CPU seconds the hashing took) and blocks;
 5. exits on ``exit``; the runner reaps it with ``os.wait4`` for its CPU time and peak RSS.
 """
 
@@ -60,11 +61,19 @@ def digest(ids) -> str:
     return hashlib.sha1(np.ascontiguousarray(ids, dtype="<i8").tobytes()).hexdigest()[:16]
 
 
+def timed_digest(ids_for_hash) -> str:
+    """``<digest>:<cpu seconds>``: the digest of the IDs and the CPU time spent making it (the
+    runner's check, not the library's work: the runner takes it out of the node's CPU)."""
+    cpu0 = cpu_s()
+    text = digest(ids_for_hash())
+    return f"{text}:{cpu_s() - cpu0:.6f}"
+
+
 def finish(record: dict, ids_for_hash) -> None:
     """Steps 3-5: report, hold until sampled, hash, exit on the runner's word."""
     send("done " + json.dumps(record))
     expect("hash")
-    send("hash " + digest(ids_for_hash()))
+    send("hash " + timed_digest(ids_for_hash))
     expect("exit")
 
 
@@ -96,7 +105,7 @@ def fork_workers(count: int, work) -> None:
                 record["pid"] = os.getpid()
                 os.write(up_w, (json.dumps(record) + "\n").encode())
                 os.read(down_r, 1)  # hash
-                os.write(up_w, (digest(ids_for_hash()) + "\n").encode())
+                os.write(up_w, (timed_digest(ids_for_hash) + "\n").encode())
                 os.read(down_r, 1)  # exit
                 code = 0
             except BaseException:
