@@ -52,6 +52,15 @@ def python_of(lib: str) -> str:
     return str(Path(out.strip().splitlines()[-1]) / "bin" / "python")
 
 
+def settle(load: float, max_s: float) -> None:
+    """Wait (at most `max_s` seconds) for the 1-minute load average to fall below `load`: (d)'s
+    milliseconds are measured after (a) and (b), which leave the load high for minutes."""
+    begin = time.monotonic()
+    while os.getloadavg()[0] >= load and time.monotonic() - begin < max_s:
+        time.sleep(5)
+    log(f"load {os.getloadavg()[0]:.1f} after {time.monotonic() - begin:.0f} s of waiting")
+
+
 def free_gb() -> float:
     with open("/proc/meminfo") as f:
         info = {line.split(":")[0]: int(line.split()[1]) for line in f}
@@ -140,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="ours' node order: the project's, or a whole-epoch stand-in")  # fmt: skip
     p.add_argument("--node-modes", default="fork,spawn",
                    help="(a): fork (ranks fork workers), spawn (64 interpreters)")  # fmt: skip
+    p.add_argument("--settle-load", type=float, default=1.0, help="(d): start below this load")
+    p.add_argument("--settle-max-s", type=float, default=300, help="(d): longest wait for it")
     p.add_argument("--pss-interval", type=float, default=0.5, help="(a): PSS sampling period")
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--scratch", default=None, help="default: benchmarks/out/scale-order")
@@ -169,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_at_start": os.getloadavg(),
     }
     for case in cases:
+        if case == "first":
+            settle(args.settle_load, args.settle_max_s)
         if case == "node":
             for mode in args.node_modes.split(","):
                 key = "node" if mode == "fork" else f"node_{mode}"
