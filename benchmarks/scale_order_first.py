@@ -127,7 +127,10 @@ def case_first(args, pythons: dict[str, str], log) -> dict[str, Any]:
         for rep in range(args.repeat):
             for lib in libs:
                 where = paths["litdata"] if lib == "litdata" else paths["mds"]
-                for case in ("first", "resume"):
+                # Alternate which case runs first: a process started just after one that freed
+                # much memory pays for it on this machine (its predecessor's pages are being
+                # handed back), so a fixed order would favour one case.
+                for case in ("first", "resume")[:: 1 if rep % 2 == 0 else -1]:
                     if case == "resume" and lib not in states:
                         continue
                     extra = ["--state", states[lib]] if case == "resume" else []
