@@ -5,6 +5,7 @@ nodes' parts."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from contextlib import ExitStack
 from unittest import mock
 
@@ -162,18 +163,24 @@ def test_node_part_equals_generate_work_default_windows(case: dict) -> None:
     run_case(case)
 
 
+def margins_spy() -> tuple[list, Callable]:
+    """A stand-in for `_FastJob._sources` that records each margin it is called with."""
+    calls: list = []
+    sources = node_order._FastJob._sources
+
+    def spy(self, node: int, margin: int | None):  # noqa: ANN001, ANN202
+        calls.append(margin)
+        return sources(self, node, margin)
+
+    return calls, spy
+
+
 @PROPERTY
 @given(case=cases(), margin=st.sampled_from([0, 1, 3, 8]))
 def test_node_part_equals_generate_work_narrow_resume_margin(case: dict, margin: int) -> None:
     """A resume sorts from `margin` below its first row, checks that no more samples than
     that row lie below, and starts again with a position's whole reach when they do."""
-    calls: list = []
-    sources = node_order._FastJob._sources
-
-    def spy(self, node: int, margin_: int | None):  # noqa: ANN001, ANN202
-        calls.append(margin_)
-        return sources(self, node, margin_)
-
+    calls, spy = margins_spy()
     with small_windows(), mock.patch.object(node_order, "RESUME_MARGIN", margin):
         with mock.patch.object(node_order._FastJob, "_sources", spy):
             run_case(case, record=False)
@@ -189,13 +196,7 @@ def test_a_missed_resume_margin_starts_again(monkeypatch: pytest.MonkeyPatch) ->
         [[50] * 200], [10_000], [1.0], 4, 1, shuffle=True, shuffle_block_size=400
     )
     topology = Topology(1, 2, 2)
-    calls: list = []
-    sources = node_order._FastJob._sources
-
-    def spy(self, node: int, margin: int | None):  # noqa: ANN001, ANN202
-        calls.append(margin)
-        return sources(self, node, margin)
-
+    calls, spy = margins_spy()
     monkeypatch.setattr(node_order._FastJob, "_sources", spy)
     for resume in range(3_000, 9_000, 500):
         expected = generate_work("random", settings_, topology, 1, resume)

@@ -101,41 +101,15 @@ def test_the_c_window_sort_names_a_position_outside_its_window() -> None:
 @PROPERTY
 @given(
     windows=st.lists(st.integers(0, 40), min_size=1, max_size=300),
-    first=st.integers(0, 1000),
+    below=st.one_of(st.just(-np.inf), st.floats(0, 50)),
     window_bits=st.integers(1, 9),
     id_dtype=st.sampled_from(["<i8", "<i4"]),
 )
 def test_the_c_split_by_window_is_numpys(
-    windows: list[int], first: int, window_bits: int, id_dtype: str
-) -> None:
-    """`_py1e.split_windows` groups a block by window in index order, as the numpy path."""
-    width = 1 << window_bits
-    rng = np.random.default_rng(len(windows))
-    values = (np.array(windows) + first) * float(width) + rng.uniform(0, width, len(windows))
-    ids = rng.permutation(len(values)).astype(id_dtype)
-    first, last = int(values.min() / width), int(values.max() / width)
-    got, expected = ({}, {})
-    for compiled, pieces in ((True, got), (False, expected)):
-        sweep = position_sort._Sweep(ids, values, window_bits)
-        with mock.patch.object(position_sort, "_py1e", position_sort._py1e if compiled else None):
-            sweep.read_values(values, ids, first, last)
-        for window, parts in sweep.waiting.items():
-            pieces[window] = [(v.tolist(), i.tolist(), i.dtype) for v, i in parts]
-    assert got == expected
-
-
-@PROPERTY
-@given(
-    windows=st.lists(st.integers(0, 40), min_size=1, max_size=300),
-    below=st.floats(0, 50),
-    window_bits=st.integers(1, 9),
-    id_dtype=st.sampled_from(["<i8", "<i4"]),
-)
-def test_the_c_split_above_a_bound_is_numpys(
     windows: list[int], below: float, window_bits: int, id_dtype: str
 ) -> None:
-    """`_py1e.split_above` drops the samples below the bound (counted) and splits the rest by
-    window, as the numpy path: what a resume's node reads."""
+    """`_py1e.split_above` groups a block by window in index order, dropping the samples below
+    the bound (counted: what a resume's node does), as the numpy path."""
     width = 1 << window_bits
     rng = np.random.default_rng(len(windows))
     values = (np.array(windows) + rng.uniform(0, 1, len(windows))) * float(width)
@@ -152,12 +126,12 @@ def test_the_c_split_above_a_bound_is_numpys(
     assert results[0][0] == int(np.count_nonzero(values < below * width))
 
 
-def test_the_c_split_names_a_position_outside_its_windows() -> None:
-    values, ids = np.array([3.0, 40.5]), np.arange(2, dtype=np.int32)
-    with pytest.raises(ValueError, match=r"position 40.5 is outside windows 0 to 1"):
-        position_sort._py1e.split_windows(
-            values, ids, np.empty(2), np.empty(2, np.int32), 0, 2, 1 / 16
-        )
+def test_the_c_split_refuses_nan_and_mismatched_arrays() -> None:
+    values, ids = np.array([3.0, np.nan]), np.arange(2, dtype=np.int32)
+    with pytest.raises(ValueError, match="a position is NaN"):
+        position_sort._py1e.split_above(values, ids, np.empty(2), np.empty(2, np.int32), 0.0, 0.1)
+    with pytest.raises(ValueError, match="float64 values"):
+        position_sort._py1e.split_above(values, ids, np.empty(2), np.empty(2, np.int64), 0.0, 0.1)
 
 
 def test_ties_are_ordered_as_argsort_orders_them(spy: dict[str, int]) -> None:

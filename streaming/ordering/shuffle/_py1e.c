@@ -460,106 +460,13 @@ done:
     return result;
 }
 
-/* position_sort's split of a block by window: window w = (int64)(value * inverse_width - first)
- * (as numpy computes it there), in [0, count). Writes the values and ids (4- or 8-byte items)
- * grouped by window, in index order within each (a stable counting sort, as numpy's stable
- * argsort of the window numbers), to values_out and ids_out; returns each window's end there. */
-static PyObject *split_windows(PyObject *self, PyObject *args) {
-    PyObject *values_obj, *ids_obj, *vout_obj, *iout_obj;
-    long long first;
-    Py_ssize_t count;
-    double inverse_width;
-    if (!PyArg_ParseTuple(args, "OOOOLnd", &values_obj, &ids_obj, &vout_obj, &iout_obj, &first,
-                          &count, &inverse_width))
-        return NULL;
-    Py_buffer vb, ib, vo, io;
-    int got = 0;
-    if (PyObject_GetBuffer(values_obj, &vb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
-    got = 1;
-    if (PyObject_GetBuffer(ids_obj, &ib, PyBUF_C_CONTIGUOUS) < 0) goto release;
-    got = 2;
-    if (PyObject_GetBuffer(vout_obj, &vo, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) goto release;
-    got = 3;
-    if (PyObject_GetBuffer(iout_obj, &io, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) goto release;
-    got = 4;
-    PyObject *result = NULL;
-    Py_ssize_t *ends = NULL;
-    int64_t *windows = NULL;
-    Py_ssize_t n = vb.len / 8, size = ib.itemsize;
-    if (vb.itemsize != 8 || vb.format[0] != 'd' || (size != 4 && size != 8) ||
-        ib.len != n * size || vo.len != n * 8 || io.len != n * size || io.itemsize != size ||
-        count < 1) {
-        PyErr_SetString(PyExc_ValueError,
-                        "split_windows needs float64 values, ids of 4- or 8-byte items, outputs "
-                        "of their sizes and a window count of at least 1");
-        goto release;
-    }
-    const double *v = (const double *)vb.buf;
-    ends = calloc(count + 1, sizeof(Py_ssize_t));
-    windows = malloc(n * sizeof(int64_t) + 1);
-    if (!ends || !windows) {
-        PyErr_NoMemory();
-        goto cleanup;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double s = v[i] * inverse_width;
-        s -= (double)first;
-        if (!(s >= 0.0 && s < (double)count)) {
-            PyObject *pv = PyFloat_FromDouble(v[i]);
-            if (pv)
-                PyErr_Format(PyExc_ValueError,
-                             "split_windows: position %R is outside windows %lld to %lld", pv,
-                             first, first + (long long)count - 1);
-            Py_XDECREF(pv);
-            goto cleanup;
-        }
-        windows[i] = (int64_t)s;
-        ends[windows[i] + 1]++;
-    }
-    for (Py_ssize_t w = 0; w < count; w++) ends[w + 1] += ends[w];
-    /* ends[w] is now window w's start: scatter, advancing it to the window's end. */
-    double *vdst = (double *)vo.buf;
-    if (size == 4) {
-        const int32_t *src = (const int32_t *)ib.buf;
-        int32_t *dst = (int32_t *)io.buf;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_ssize_t j = ends[windows[i]]++;
-            vdst[j] = v[i];
-            dst[j] = src[i];
-        }
-    } else {
-        const int64_t *src = (const int64_t *)ib.buf;
-        int64_t *dst = (int64_t *)io.buf;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_ssize_t j = ends[windows[i]]++;
-            vdst[j] = v[i];
-            dst[j] = src[i];
-        }
-    }
-    result = PyList_New(count);
-    if (result == NULL) goto cleanup;
-    for (Py_ssize_t w = 0; w < count; w++) {
-        PyObject *end = PyLong_FromSsize_t(ends[w]);
-        if (end == NULL) {
-            Py_CLEAR(result);
-            goto cleanup;
-        }
-        PyList_SET_ITEM(result, w, end);
-    }
-cleanup:
-    free(ends);
-    free(windows);
-release:
-    if (got >= 4) PyBuffer_Release(&io);
-    if (got >= 3) PyBuffer_Release(&vo);
-    if (got >= 2) PyBuffer_Release(&ib);
-    if (got >= 1) PyBuffer_Release(&vb);
-    return got == 4 ? result : NULL;
-}
-
-/* WindowedNode's read of a block: split_windows for the samples at or above `below` (the rest
- * are dropped), the windows running from the kept values' least, `first`, to their greatest.
- * Returns (first, ends); ends is empty when nothing is kept. */
+/* position_sort's split of a block by window, for the samples at or above `below` (the rest
+ * are dropped: a resume's node counts them without sorting them): window w = (int64)(value *
+ * inverse_width - first), as numpy computes it there, where `first` is the kept values' least
+ * times inverse_width. Writes the kept values and ids (4- or 8-byte items) grouped by window,
+ * in index order within each (a stable counting sort, as numpy's stable argsort of the window
+ * numbers), to values_out and ids_out. Returns (first, each window's end there); the ends are
+ * empty when nothing is kept. */
 static PyObject *split_above(PyObject *self, PyObject *args) {
     PyObject *values_obj, *ids_obj, *vout_obj, *iout_obj;
     double below, inverse_width;
@@ -658,8 +565,6 @@ static PyMethodDef methods[] = {
      "skip_positions(state, sizes, low, high) -> (state, clipped): py1e's position draws."},
     {"sort_window", sort_window, METH_VARARGS,
      "sort_window(values, ids, out, window_start, bits) -> ties: one window of the sweep."},
-    {"split_windows", split_windows, METH_VARARGS,
-     "split_windows(values, ids, values_out, ids_out, first, count, inverse_width) -> ends."},
     {"split_above", split_above, METH_VARARGS,
      "split_above(values, ids, values_out, ids_out, below, inverse_width) -> (first, ends)."},
     {NULL, NULL, 0, NULL},

@@ -18,7 +18,7 @@ of the epoch-order time at 10^8 samples). The positions are nearly sorted, so
    order; they are re-sorted by the exact position. The window's IDs are written back in place
    (a window never writes past the blocks already read).
 
-Steps 2 and 3 run in C where the extension is built (`_py1e.split_windows`: a stable counting
+Steps 2 and 3 run in C where the extension is built (`_py1e.split_above`: a stable counting
 sort of a block by window, as numpy's stable argsort of the window numbers; `_py1e.sort_window`:
 the same keys, radix passes and re-sort, in one pass over the window's memory); numpy
 otherwise.
@@ -95,7 +95,7 @@ def sort_by_position(
 
 
 def _splits_in_c(values: NDArray, ids: NDArray) -> bool:
-    """Whether the C splits (`_py1e.split_windows`, `_py1e.split_above`) take this block."""
+    """Whether the C split (`_py1e.split_above`) takes this block."""
     return (
         _py1e is not None
         and values.dtype == np.float64
@@ -128,13 +128,8 @@ class _Sweep:
         if first == last:
             self.waiting.setdefault(first, []).append((values.copy(), ids.copy()))
             return
-        if _splits_in_c(values, ids):
-            values, ids = np.ascontiguousarray(values), np.ascontiguousarray(ids)
-            split_values, split_ids = np.empty_like(values), np.empty_like(ids)
-            ends = _py1e.split_windows(
-                values, ids, split_values, split_ids, first, last - first + 1, self.inverse_width
-            )
-            self._set_aside(first, split_values, split_ids, ends)
+        if _splits_in_c(values, ids):  # the same windows: C finds `first` from the least value
+            self.read_above(values, ids, -np.inf)
             return
         scaled = values * self.inverse_width  # exact: W is a power of two
         scaled -= first
