@@ -14,8 +14,11 @@ them with `sort_by_position`'s sweep as they become final, and tells how many of
 samples (rows) are final. A span's samples move back by at most ``(high - 1) / 2`` (``high`` the
 largest window, ``int(1.25 * block_size)``), so once the spans up to index ``X`` are drawn, every
 position below ``X - high / 2`` is final. Its first rows are final after about ``high`` samples'
-draws, whatever the node's size. On a resume it starts at the first row it is asked for: the
-spans that lie wholly before are drawn on scratch and not sorted.
+draws, whatever the node's size. On a resume it starts at the first row it is asked for: it
+sorts from `RESUME_MARGIN` positions below that row and counts the samples below (the spans
+that lie wholly before are drawn on scratch, the rest sorted), checks once that count is final
+that it does not exceed the row, and otherwise the caller starts it again from a whole reach
+below (`ResumeMarginMissed`).
 
 Equal positions are ordered as ``np.argsort`` of the whole node orders them, which no window can
 know. Two sums ``i + shift`` round to the same float about once per node of 10^8 samples, so a
