@@ -129,7 +129,7 @@ class _Sweep:
             self.waiting.setdefault(first, []).append((values.copy(), ids.copy()))
             return
         if _splits_in_c(values, ids):  # the same windows: C finds `first` from the least value
-            self.read_above(values, ids, -np.inf)
+            self._split_in_c(values, ids, -np.inf)
             return
         scaled = values * self.inverse_width  # exact: W is a power of two
         scaled -= first
@@ -145,14 +145,7 @@ class _Sweep:
         """`read_values` for the samples of a block whose positions are at or above `below`;
         returns how many are below it (dropped: a resume counts them without sorting them)."""
         if _splits_in_c(values, ids):
-            values, ids = np.ascontiguousarray(values), np.ascontiguousarray(ids)
-            split_values, split_ids = np.empty_like(values), np.empty_like(ids)
-            first, ends = _py1e.split_above(
-                values, ids, split_values, split_ids, float(below), self.inverse_width
-            )
-            if ends:
-                self._set_aside(first, split_values, split_ids, ends)
-            return len(values) - (ends[-1] if ends else 0)
+            return self._split_in_c(values, ids, below)
         dropped = 0
         if below > 0:
             keep = values >= below
@@ -163,6 +156,17 @@ class _Sweep:
             last = int(values.max() * self.inverse_width)
             self.read_values(values, ids, first, last)
         return dropped
+
+    def _split_in_c(self, values: NDArray[np.float64], ids: NDArray, below: float) -> int:
+        """`read_above` by `_py1e.split_above`: one pass, no temporary but the split copy."""
+        values, ids = np.ascontiguousarray(values), np.ascontiguousarray(ids)
+        split_values, split_ids = np.empty_like(values), np.empty_like(ids)
+        first, ends = _py1e.split_above(
+            values, ids, split_values, split_ids, float(below), self.inverse_width
+        )
+        if ends:
+            self._set_aside(first, split_values, split_ids, ends)
+        return len(values) - (ends[-1] if ends else 0)
 
     def _set_aside(self, first: int, values: NDArray, ids: NDArray, bounds: list[int]) -> None:
         """Set aside the pieces of a block grouped by window (`bounds`: each window's end)."""

@@ -122,7 +122,7 @@ def skip_below(first_row: int, length: int, high: int, margin: int | None = None
     ``margin / sqrt(high)`` standard deviations more samples moved down across it than up,
     and `WindowedNode` checks it (`ResumeMarginMissed`)."""
     reach = high // 2 + 2
-    return max(0, min(first_row, length - 1) - min(reach, reach if margin is None else margin))
+    return max(0, min(first_row, length - 1) - (reach if margin is None else min(reach, margin)))
 
 
 def passed_spans(ends: NDArray[np.int64], below: int, plan: Py1ePlan) -> int:
@@ -293,12 +293,12 @@ class WindowedNode:
         finished = self.span == len(self.sizes)
         if finished and min(self.sweep.waiting, default=np.inf) < self.sweep.next_window:
             raise AssertionError("py1e windows: a sample came after its window was sorted")
-        # Once every position is drawn, the rest is sorted a window per step, so the reader
-        # gets the first window without waiting for the sort of the whole node.
         if not self.checked and (finished or self.drawn - self.reach >= self.skip_below):
             if self.below > self.first_row:  # every sample below skip_below is counted
                 raise ResumeMarginMissed(f"{self.below} samples below row {self.first_row}")
             self.checked = True
+        # Once every position is drawn, the rest is sorted a window per step, so the reader
+        # gets the first window without waiting for the sort of the whole node.
         bound = ((self.sweep.next_window + 1) << WINDOW_BITS) if finished else 0.0
         self.sweep.write_complete(bound if finished else self.drawn - self.reach)
         held = self.sweep.written
