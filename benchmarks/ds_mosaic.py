@@ -7,7 +7,7 @@ stand-in holding only the sizes and settings, with the dataset's own `resample_s
 it, so no shard, shared memory or process group is involved: the same pure computation as ours.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001
 
 import types
 from collections.abc import Iterable

@@ -111,7 +111,7 @@ def _epoch_order(lib: str, data: str) -> Any:
         ours = StreamingDataset(local=data, batch_size=BATCH, shuffle=True, shuffle_seed=SEED)
         ours.state_dict(0, True)  # resolves num_canonical_nodes
         return ours.epoch_sample_ids(0, 0)
-    from streaming.base.batching import generate_work
+    from streaming.base.batching import generate_work  # noqa: I001
 
     from streaming import StreamingDataset  # the peer's
 

@@ -153,7 +153,7 @@ def op_part(a: argparse.Namespace) -> None:
         if not first_publish:
             first_publish.append(time.perf_counter() - t0)
         publishes.append(k)
-        order.publish(k)
+        order.publish(k)  # noqa: F821
 
     work.fill(out, publish)
     seconds = time.perf_counter() - t0

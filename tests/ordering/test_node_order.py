@@ -11,7 +11,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from streaming.ordering import node_order
@@ -175,8 +175,33 @@ def margins_spy() -> tuple[list, Callable]:
     return calls, spy
 
 
+# A resume at the epoch's end reads rows past a canonical node's end, which read its last row:
+# the samples counted below the margin must not exceed that row (found by the test below).
+AT_A_NODE_END = dict(
+    layout=[[13], [5, 17]],
+    weights=[{}, {}],
+    epoch_size=50,
+    kwargs=dict(
+        batch_size=1,
+        num_canonical_nodes=6,
+        partition_algo="orig",
+        shuffle=True,
+        shuffle_algo="py1e",
+        shuffle_seed=0,
+        shuffle_block_size=4,
+        initial_physical_nodes=None,
+    ),
+    topology=Topology(1, 1, 1),
+    replication=None,
+    epoch=0,
+    resume=1.0,
+    method="random",
+)
+
+
 @PROPERTY
 @given(case=cases(), margin=st.sampled_from([0, 1, 3, 8]))
+@example(case=AT_A_NODE_END, margin=0)
 def test_node_part_equals_generate_work_narrow_resume_margin(case: dict, margin: int) -> None:
     """A resume sorts from `margin` below its first row, checks that no more samples than
     that row lie below, and starts again with a position's whole reach when they do."""

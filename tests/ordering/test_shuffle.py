@@ -278,6 +278,68 @@ def test_skipped_py1e_leave_the_generator_where_the_real_ones_do(
     assert skipped.bit_generator.state == real.bit_generator.state
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 3000), min_size=0, max_size=30),
+    window=st.sampled_from([(20, 60), (5, 6), (1000, 3000), (196_608, 327_680), (0, 2**31)]),
+    before=st.integers(0, 5000),
+    after=st.integers(0, 5000),
+    seed=st.integers(0, 2**32),
+    buffered=st.booleans(),
+    compiled=st.booleans(),
+)
+def test_span_positions_are_the_peers_sums(
+    sizes: list[int],
+    window: tuple[int, int],
+    before: int,
+    after: int,
+    seed: int,
+    buffered: bool,
+    compiled: bool,
+) -> None:
+    """`draw_span_positions`, in C or on numpy, for spans anywhere in a node (`before` samples
+    before them, `after` after): bit for bit the peer's ``arange`` plus each span's
+    ``uniform``, the same `clipped`, and the generator where the peer's draws leave it."""
+    from unittest import mock
+
+    from streaming.ordering.shuffle import draws
+
+    low, high = window
+    total = sum(sizes)
+    length = before + total + after
+    rng, reference = np.random.default_rng(seed), np.random.default_rng(seed)
+    if buffered:
+        rng.integers(0, 7), reference.integers(0, 7)
+    expected = np.arange(before, before + total, dtype=np.float64)
+    clipped, offset = False, before
+    for size in sizes:  # the peer's loop
+        cutoff = (int(reference.integers(low, high)) - size) / 2
+        if cutoff < 0:
+            cutoff, clipped = 0, True
+        lower, upper = max(-cutoff, -offset), min(cutoff, length - offset - size)
+        expected[offset - before : offset - before + size] += reference.uniform(lower, upper, size)
+        offset += size
+    out = np.full(total + 3, -7.0)
+    with ExitStack() as stack:
+        if not compiled:
+            stack.enter_context(mock.patch.object(draws, "_py1e", None))
+        assert draws.draw_span_positions(rng, sizes, low, high, out, before, length) == clipped
+    np.testing.assert_array_equal(out[:total].view(np.int64), expected.view(np.int64))
+    assert (out[total:] == -7.0).all()
+    assert rng.bit_generator.state == reference.bit_generator.state
+
+
+def test_span_positions_refuse_spans_outside_the_node() -> None:
+    from streaming.ordering.shuffle import draws
+
+    with pytest.raises(ValueError, match="spans inside the node"):
+        draws._call(np.random.default_rng(0), draws._py1e.draw_positions,
+                    np.array([10], np.int64), 5, 12, 20, 60, np.empty(10))  # fmt: skip
+    with pytest.raises(ValueError, match="float64 output"):
+        draws._call(np.random.default_rng(0), draws._py1e.draw_positions,
+                    np.array([10], np.int64), 0, 10, 20, 60, np.empty(9))  # fmt: skip
+
+
 def test_the_c_py1e_are_built() -> None:
     """The project's install builds the C draws (`make setup`); without them every order is
     still exact, only slower, so their absence would go unnoticed but for this test."""

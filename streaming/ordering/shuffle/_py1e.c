@@ -319,6 +319,98 @@ static PyObject *skip_positions(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NN)", pcg_tuple(&g), PyBool_FromLong(clipped));
 }
 
+/* draw_positions(state, sizes, offset, length, low, high, out) -> (state, clipped): py1e's
+ * draw_positions for consecutive spans of a node of `length` samples, the first starting at
+ * node index `offset`: for each span, window = integers(low, high) and cutoff = (window -
+ * size) / 2 (0, and clipped, if negative); the span's samples x get the positions x + u, u =
+ * uniform(lower, upper) with lower = max(-cutoff, -x0) and upper = min(cutoff, length - x0 -
+ * size) (x0 the span's first index), which numpy computes as lower + (upper - lower) * d, d its
+ * next_double (one 64-bit output per sample, generated LANES at a time as in stream_t). The
+ * sums are rounded as numpy's separate operations (the build has no contraction to fma). */
+static PyObject *draw_positions(PyObject *self, PyObject *args) {
+    PyObject *state, *sizes_obj, *out_obj;
+    long long low, high, offset, length;
+    pcg_t g;
+    if (!PyArg_ParseTuple(args, "OOLLLLO", &state, &sizes_obj, &offset, &length, &low, &high,
+                          &out_obj))
+        return NULL;
+    if (get_pcg(state, &g) < 0) return NULL;
+    if (high <= low || high - low - 1 >= (long long)UINT32_MAX || offset < 0 ||
+        length >= (1LL << 53)) {
+        PyErr_Format(PyExc_ValueError,
+                     "draw_positions needs low < high < low + 2**32 and 0 <= offset, length < "
+                     "2**53, got low %lld, high %lld, offset %lld, length %lld", low, high,
+                     offset, length);
+        return NULL;
+    }
+    Py_buffer view, out;
+    if (get_sizes(sizes_obj, &view) < 0) return NULL;
+    if (PyObject_GetBuffer(out_obj, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT) <
+        0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const int64_t *sizes = (const int64_t *)view.buf;
+    Py_ssize_t count = view.shape[0];
+    int64_t total = 0;
+    for (Py_ssize_t k = 0; k < count; k++) total += sizes[k];
+    if (out.itemsize != 8 || out.format[0] != 'd' || total * 8 > out.len ||
+        offset + total > length) {
+        PyErr_Format(PyExc_ValueError,
+                     "draw_positions needs a float64 output of the spans' %lld samples, and "
+                     "spans inside the node (offset %lld, length %lld)", (long long)total,
+                     offset, length);
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    const uint32_t rng = (uint32_t)(high - low - 1);
+    int clipped = 0;
+    double *dst = (double *)out.buf;
+    pcg_t jump = {0, g.inc, 0, 0};
+    advance(&jump, LANES); /* LANES steps at once: state * mult + plus */
+    u128 mult = 1, plus = jump.state;
+    for (int j = 0; j < LANES; j++) mult *= MULT;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        const int64_t size = sizes[k];
+        long long window = low + (rng ? (long long)lemire32(&g, rng) : 0);
+        double cutoff = (double)(window - size) / 2;
+        if (cutoff < 0) {
+            cutoff = 0;
+            clipped = 1;
+        }
+        /* Python's max and min: the first argument unless the second is larger (smaller). */
+        const double down = -(double)offset, up = (double)(length - offset - size);
+        const double lower = down > -cutoff ? down : -cutoff;
+        const double upper = up < cutoff ? up : cutoff;
+        const double range = upper - lower;
+        u128 lanes[LANES], s = g.state;
+        for (int j = 0; j < LANES; j++) lanes[j] = s = s * MULT + g.inc;
+        int64_t i = 0;
+        for (; i + LANES <= size; i += LANES) {
+            for (int j = 0; j < LANES; j++) {
+                const double d = (double)(output(lanes[j]) >> 11) * (1.0 / 9007199254740992.0);
+                const double u = lower + range * d;
+                dst[i + j] = (double)(offset + i + j) + u;
+                lanes[j] = lanes[j] * mult + plus;
+            }
+        }
+        for (int j = 0; i + j < size; j++) {
+            const double d = (double)(output(lanes[j]) >> 11) * (1.0 / 9007199254740992.0);
+            const double u = lower + range * d;
+            dst[i + j] = (double)(offset + i + j) + u;
+        }
+        advance(&g, (uint64_t)size);
+        dst += size;
+        offset += size;
+    }
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&out);
+    return Py_BuildValue("(NN)", pcg_tuple(&g), PyBool_FromLong(clipped));
+}
+
 
 /* sort_window(values, ids, out, window_start, bits) -> [(start, size), ...]
  *
@@ -565,6 +657,9 @@ static PyMethodDef methods[] = {
      "skip_positions(state, sizes, low, high) -> (state, clipped): py1e's position draws."},
     {"sort_window", sort_window, METH_VARARGS,
      "sort_window(values, ids, out, window_start, bits) -> ties: one window of the sweep."},
+    {"draw_positions", draw_positions, METH_VARARGS,
+     "draw_positions(state, sizes, offset, length, low, high, out) -> (state, clipped): py1e's "
+     "positions."},
     {"split_above", split_above, METH_VARARGS,
      "split_above(values, ids, values_out, ids_out, below, inverse_width) -> (first, ends)."},
     {NULL, NULL, 0, NULL},

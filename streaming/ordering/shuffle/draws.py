@@ -11,6 +11,7 @@ built, the same functions run on numpy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,7 +32,13 @@ def compiled() -> bool:
 
 
 def _fast(rng: np.random.Generator) -> bool:
-    return _py1e is not None and type(rng.bit_generator) is np.random.PCG64
+    """Whether C makes these draws: numpy's own Generator methods on a PCG64 (a subclass may
+    draw otherwise)."""
+    return (
+        _py1e is not None
+        and type(rng) is np.random.Generator
+        and type(rng.bit_generator) is np.random.PCG64
+    )
 
 
 def _call(rng: np.random.Generator, function, *args):
@@ -98,6 +105,69 @@ def skip_positions(rng: np.random.Generator, sizes: NDArray[np.int64], low: int,
         clipped |= int(rng.integers(low, high)) < size
         rng.random(out=scratch[:size])  # uniform(lower, upper, size) draws one double each
     return clipped
+
+
+def draw_span_positions(
+    rng: np.random.Generator,
+    sizes: Sequence[int] | NDArray[np.int64],
+    low: int,
+    high: int,
+    out: NDArray[np.float64],
+    offset: int = 0,
+    length: int | None = None,
+) -> bool:
+    """py1e's jittered positions of consecutive spans of a node of `length` samples (default:
+    the spans' total), the first span starting at node index `offset`, written to
+    ``out[:sum(sizes)]``.
+
+    For each span in turn: draw a window ``rng.integers(low, high)``; the span's samples move by
+    ``uniform(-c, c)`` with ``c = (window - size) / 2`` (0 if the span is larger than the
+    window), clipped so no sample leaves the node; sample ``x`` gets ``x + shift``, as a float
+    (one rounding: the peer's sum of ``arange`` and the shifts).
+
+    Returns whether some span was larger than its window."""
+    sizes = _sizes(sizes)
+    total = int(sizes.sum())
+    length = offset + total if length is None else length
+    if _fast(rng) and 0 < high - low < 1 << 32 and _c_positions_agree():
+        return bool(_call(rng, _py1e.draw_positions, sizes, offset, length, low, high, out)[1])
+    return _numpy_span_positions(rng, sizes.tolist(), low, high, out, offset, length)
+
+
+def _numpy_span_positions(
+    rng: np.random.Generator,
+    sizes: list[int],
+    low: int,
+    high: int,
+    out: NDArray[np.float64],
+    offset: int,
+    length: int,
+) -> bool:
+    total = sum(sizes)
+    out[:total] = np.arange(offset, offset + total, dtype=np.float64)
+    clipped, begin = False, 0
+    for size in sizes:
+        cutoff = (int(rng.integers(low, high)) - size) / 2
+        if cutoff < 0:
+            cutoff, clipped = 0, True
+        lower = max(-cutoff, -(offset + begin))
+        upper = min(cutoff, length - offset - begin - size)
+        out[begin : begin + size] += rng.uniform(lower, upper, size)
+        begin += size
+    return clipped
+
+
+@functools.cache
+def _c_positions_agree() -> bool:
+    """Whether the C positions equal numpy's here (checked once, on 4,096 samples): numpy's
+    ``uniform`` computes ``low + range * draw`` with two roundings where it is built without
+    fused multiply-adds, as the C is and numpy's x86-64 wheels are; where numpy fuses them, it
+    draws the positions itself."""
+    sizes, ours, reference = [512] * 8, np.empty(4096), np.empty(4096)
+    _call(np.random.default_rng(12345), _py1e.draw_positions, _sizes(sizes), 0, 4096, 4000,
+          6000, ours)  # fmt: skip
+    _numpy_span_positions(np.random.default_rng(12345), sizes, 4000, 6000, reference, 0, 4096)
+    return bool(np.array_equal(ours.view(np.int64), reference.view(np.int64)))
 
 
 def _numpy_shuffle_segments(rng: np.random.Generator, array: NDArray, sizes: list[int]) -> None:

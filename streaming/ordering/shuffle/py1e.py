@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from streaming.ordering.shuffle.draws import draw_span_positions
 from streaming.ordering.shuffle.position_sort import sort_by_position
 from streaming.ordering.shuffle.spans import (
     order_spans_for_epoch,
@@ -29,23 +30,14 @@ def draw_positions(
     For each span in turn: draw a window ``rng.integers(low, high)``; the span's samples move
     by ``uniform(-c, c)`` with ``c = (window - span_size) / 2`` (0 if the span is larger than
     the window), clipped so no sample leaves the node. The shifts are added in place to
-    ``arange(n)`` as floats, span by span (the peer's arithmetic, without a list of arrays).
+    ``arange(n)`` as floats (the peer's arithmetic; `draws.draw_span_positions`, in C where
+    built).
 
     Returns:
         ``(positions, clipped)``; `clipped` tells whether some span was larger than its window.
     """
-    num_samples = sum(span_sizes)
-    positions = np.arange(num_samples, dtype=np.float64)
-    clipped = False
-    offset = 0
-    for size in span_sizes:
-        cutoff = (int(rng.integers(low, high)) - size) / 2
-        if cutoff < 0:
-            cutoff, clipped = 0, True
-        lower = max(-cutoff, -offset)
-        upper = min(cutoff, num_samples - offset - size)
-        positions[offset : offset + size] += rng.uniform(lower, upper, size)
-        offset += size
+    positions = np.empty(int(np.sum(span_sizes)), np.float64)
+    clipped = draw_span_positions(rng, span_sizes, low, high, positions)
     return positions, clipped
 
 

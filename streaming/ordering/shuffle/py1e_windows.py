@@ -22,9 +22,9 @@ below (`ResumeMarginMissed`).
 
 Equal positions are ordered as ``np.argsort`` of the whole node orders them, which no window can
 know. Two sums ``i + shift`` round to the same float about once per node of 10^8 samples, so a
-large node usually has a few. When the sweep meets the first, `TieOrder` starts drawing the
-node's positions again in a background thread and sorts them with ``np.argsort`` (numpy releases
-the GIL), while the sweep goes on; rows from the first tie on are held back until the argsort has
+large node usually has a few. When the sweep meets the first, `TieOrder` draws the node's
+positions again and sorts them with ``np.argsort`` in a background thread (numpy releases the
+GIL), while the sweep goes on; rows from the first tie on are held back until the argsort has
 reordered the tied IDs (`position_sort.order_ties_as_argsort`). Rows before the first tie are
 final as soon as they are written.
 """
@@ -38,7 +38,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from streaming.ordering.shuffle.draws import shuffle_segments, skip_positions, skip_shuffles
+from streaming.ordering.shuffle.draws import (
+    draw_span_positions,
+    shuffle_segments,
+    skip_positions,
+    skip_shuffles,
+)
 from streaming.ordering.shuffle.position_sort import PositionSweep, order_ties_as_argsort
 from streaming.ordering.shuffle.py1e import draw_positions
 from streaming.ordering.shuffle.spans import (
@@ -114,7 +119,8 @@ class NodeStart:
 
 def skip_below(first_row: int, length: int, high: int, margin: int | None = None) -> int:
     """Positions below this are not sorted for a node read from row `first_row` on, only
-    counted; the count must not exceed `first_row`.
+    counted; the count must not exceed the first row read, ``min(first_row, length - 1)`` (a
+    row past the node's end reads its last).
 
     With `margin` None that always holds: a sample there has an index below ``skip_below +
     high / 2 + 1``, so fewer than `first_row` samples are. A smaller `margin` (`RESUME_MARGIN`)
@@ -182,16 +188,20 @@ def start_nodes(
 
 
 class TieOrder:
-    """``np.argsort`` of a node's positions, computed in a background thread for the tie repair.
+    """``np.argsort`` of a node's positions, for the tie repair, computed in a background thread.
 
     The positions are drawn again from where the node's positions start (`draw_positions`, the
     node's draws exactly), so the sweep never keeps them: 16 bytes per sample of the node, held
-    only while the repair is pending.
+    only while the repair is pending. They are drawn before the thread starts, while the sweep
+    waits (a fraction of a second at 10^8 samples, twice as long beside the sweep, and the
+    argsort, the repair's critical path, waits for them).
     """
 
     def __init__(self, plan: Py1ePlan, start: NodeStart) -> None:
-        self.plan, self.start = plan, start
-        self.positions: NDArray[np.float64] | None = None
+        positions, _ = draw_positions(
+            copy.deepcopy(start.positions_rng), start.span_sizes.tolist(), plan.low, plan.high
+        )
+        self.positions: NDArray[np.float64] | None = positions
         self.reference: NDArray[np.intp] | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="streaming-py1e-ties", daemon=True)
@@ -199,12 +209,6 @@ class TieOrder:
 
     def _run(self) -> None:
         try:
-            self.positions, _ = draw_positions(
-                copy.deepcopy(self.start.positions_rng),
-                self.start.span_sizes.tolist(),
-                self.plan.low,
-                self.plan.high,
-            )
             self.reference = np.argsort(self.positions)
         except BaseException as error:  # noqa: BLE001 (raised again by `apply`)
             self.error = error
@@ -244,14 +248,15 @@ class WindowedNode:
         self.reach = plan.high / 2 + 1  # no position is below its span's start less this
         self.skip_below = skip_below(first_row, self.length, plan.high, margin)
         self.passed = passed_spans(self.ends, self.skip_below, plan)  # spans only drawn
-        self.first_row, self.below = first_row, 0  # samples counted below `skip_below`
-        self.checked = margin is None or not self.skip_below  # `below <= first_row` known
+        self.first_read = min(first_row, self.length - 1)  # a row past the end reads the last
+        self.below = 0  # samples counted below `skip_below`
+        self.checked = margin is None or not self.skip_below  # `below <= first_read` known
         self.sweep = PositionSweep(self.ids, None, WINDOW_BITS)  # type: ignore[arg-type]
         self.sweep.next_window = self.skip_below >> WINDOW_BITS
         self.inverse_width = 1.0 / (1 << WINDOW_BITS)
         self.span = 0  # the next span to draw
         self.drawn = 0  # samples [0, drawn) have positions
-        self.ramp = self.shifted = np.empty(0, np.float64)  # indices as floats (`_ramp`)
+        self.positions = np.empty(0, np.float64)  # a step's positions, reused
         self.ties: TieOrder | None = None
         self.final_rows = 0
         self.done = False
@@ -261,7 +266,7 @@ class WindowedNode:
         """Draw the next spans' positions and sort every window that is then final."""
         if self.done:
             return
-        skipped, begin, chunks = 0, self.drawn, []
+        skipped, begin = 0, self.drawn
         first_span = self.span
         low, high = self.plan.low, self.plan.high
         # Spans wholly before `skip_below` (a resume passes over them): their draws only.
@@ -273,29 +278,29 @@ class WindowedNode:
             begin = int(self.ends[passed - 1])
             skipped, self.drawn, self.span = begin - self.drawn, begin, passed
             self.below += skipped
-        target = self.drawn + DRAW_SAMPLES
-        while self.span < len(self.sizes) and self.drawn < target:
-            size, offset = self.sizes[self.span], self.offsets[self.span]
-            cutoff = (int(self.rng.integers(low, high)) - size) / 2
-            if cutoff < 0:
-                cutoff, self.clipped = 0, True
-            lower = max(-cutoff, -offset)
-            upper = min(cutoff, self.length - offset - size)
-            chunks.append(self.rng.uniform(lower, upper, size))
-            self.span += 1
-            self.drawn = offset + size
-        self._shuffle(first_span, self.span)
+        end = self.span  # draw spans [span, end): up to the first that ends past the target
+        if self.span < len(self.sizes):
+            target = self.drawn + DRAW_SAMPLES
+            end = min(int(np.searchsorted(self.ends, target)) + 1, len(self.sizes))
+        self._shuffle(first_span, end)
         self.sweep.written += skipped  # rows below every position still to come
-        if chunks:
-            positions = np.concatenate(chunks)
-            positions += self._ramp(begin, self.drawn)  # one rounding, as the peer's sum
+        if end > self.span:
+            count = int(self.ends[end - 1]) - begin
+            if len(self.positions) < count:
+                self.positions = np.empty(count + max(self.sizes), np.float64)
+            positions = self.positions[:count]
+            self.clipped |= draw_span_positions(
+                self.rng, self.start.span_sizes[self.span : end], low, high, positions, begin,
+                self.length,
+            )  # fmt: skip
+            self.span, self.drawn = end, begin + count
             self._read(begin, positions)
         finished = self.span == len(self.sizes)
         if finished and min(self.sweep.waiting, default=np.inf) < self.sweep.next_window:
             raise AssertionError("py1e windows: a sample came after its window was sorted")
         if not self.checked and (finished or self.drawn - self.reach >= self.skip_below):
-            if self.below > self.first_row:  # every sample below skip_below is counted
-                raise ResumeMarginMissed(f"{self.below} samples below row {self.first_row}")
+            if self.below > self.first_read:  # every sample below skip_below is counted
+                raise ResumeMarginMissed(f"{self.below} samples below row {self.first_read}")
             self.checked = True
         # Once every position is drawn, the rest is sorted a window per step, so the reader
         # gets the first window without waiting for the sort of the whole node.
@@ -324,13 +329,6 @@ class WindowedNode:
             ids = self.ids[self.offsets[first] : self.offsets[first] + int(sizes.sum())]
             ids[:] = segment_positions(self.start.first_ids[first:end], sizes, ids.dtype)
             shuffle_segments(self.shuffle_rng, ids, sizes)
-
-    def _ramp(self, begin: int, end: int) -> NDArray[np.float64]:
-        """``arange(begin, end)`` as floats, in a buffer kept between steps (exact: < 2**53)."""
-        if len(self.ramp) < end - begin:
-            self.ramp = np.arange(end - begin + max(self.sizes, default=0), dtype=np.float64)
-            self.shifted = np.empty_like(self.ramp)
-        return np.add(self.ramp[: end - begin], begin, out=self.shifted[: end - begin])
 
     def _read(self, begin: int, positions: NDArray[np.float64]) -> None:
         """Hand samples ``[begin, begin + len(positions))`` to the sweep, block by block; those

@@ -25,7 +25,7 @@ modules' loggers; numpy RuntimeWarnings left out). OUT_NPZ holds, for case ``i``
 shuffle units and sample IDs) when the peer returned them.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001
 
 import json
 import logging

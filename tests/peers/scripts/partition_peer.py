@@ -9,7 +9,7 @@ list with, per case, ``{"dtype", "shape", "warnings"}`` or ``{"error", "message"
 (``warnings`` is the messages of the warnings it issued).
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001
 
 import json
 import logging

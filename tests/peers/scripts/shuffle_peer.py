@@ -8,7 +8,7 @@ JSON string ``report``: per case, the name of the exception raised (or null) and
 peer warned. One interpreter does every case, because importing the peer takes seconds.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001
 
 import json
 import sys
