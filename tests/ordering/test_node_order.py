@@ -306,9 +306,9 @@ def test_fast_path_computes_only_its_own_canonical_nodes() -> None:
     built = []
     segment_positions = py1e_windows.segment_positions
 
-    def spy(firsts, sizes, dtype=np.int64):  # noqa: ANN001, ANN202
+    def spy(firsts, sizes, dtype=np.int64, out=None):  # noqa: ANN001, ANN202
         built.append(int(np.sum(sizes)))
-        return segment_positions(firsts, sizes, dtype)
+        return segment_positions(firsts, sizes, dtype, out)
 
     with (
         mock.patch.object(node_order, "generate_work", side_effect=AssertionError),

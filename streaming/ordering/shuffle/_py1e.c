@@ -19,6 +19,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,16 @@ static inline uint32_t next32(pcg_t *g) {
     return (uint32_t)next;
 }
 
-/* The state after `delta` more 64-bit outputs (Brown's jump-ahead for an LCG, as numpy's
- * pcg64_advance). */
-static void advance(pcg_t *g, uint64_t delta) {
-    u128 acc_mult = 1, acc_plus = 0, cur_mult = MULT, cur_plus = g->inc;
+/* `delta` more 64-bit outputs as one affine map of the state, state * mult + plus (Brown's
+ * jump-ahead for an LCG, as numpy's pcg64_advance). */
+typedef struct {
+    u128 mult, plus;
+    uint64_t delta;
+} jump_t;
+
+static void jump_make(jump_t *j, u128 inc, uint64_t delta) {
+    u128 acc_mult = 1, acc_plus = 0, cur_mult = MULT, cur_plus = inc;
+    j->delta = delta;
     while (delta > 0) {
         if (delta & 1) {
             acc_mult *= cur_mult;
@@ -65,7 +72,21 @@ static void advance(pcg_t *g, uint64_t delta) {
         cur_mult *= cur_mult;
         delta >>= 1;
     }
-    g->state = acc_mult * g->state + acc_plus;
+    j->mult = acc_mult;
+    j->plus = acc_plus;
+}
+
+/* The state after `delta` more 64-bit outputs. */
+static void advance(pcg_t *g, uint64_t delta) {
+    jump_t j;
+    jump_make(&j, g->inc, delta);
+    g->state = j.mult * g->state + j.plus;
+}
+
+/* `advance`, through a cached jump (spans are mostly of one size). */
+static inline void advance_cached(pcg_t *g, jump_t *cache, uint64_t delta) {
+    if (cache->delta != delta) jump_make(cache, g->inc, delta);
+    g->state = cache->mult * g->state + cache->plus;
 }
 
 static inline uint32_t smear(uint32_t mask) {
@@ -310,10 +331,11 @@ static PyObject *skip_positions(PyObject *self, PyObject *args) {
     const int64_t *sizes = (const int64_t *)view.buf;
     const uint32_t rng = (uint32_t)(high - low - 1);
     int clipped = 0;
+    jump_t cache = {1, 0, 0};
     for (Py_ssize_t k = 0; k < view.shape[0]; k++) {
         long long window = low + (rng ? (long long)lemire32(&g, rng) : 0);
         if (window < sizes[k]) clipped = 1;
-        advance(&g, (uint64_t)sizes[k]);
+        advance_cached(&g, &cache, (uint64_t)sizes[k]);
     }
     PyBuffer_Release(&view);
     return Py_BuildValue("(NN)", pcg_tuple(&g), PyBool_FromLong(clipped));
@@ -371,6 +393,7 @@ static PyObject *draw_positions(PyObject *self, PyObject *args) {
     advance(&jump, LANES); /* LANES steps at once: state * mult + plus */
     u128 mult = 1, plus = jump.state;
     for (int j = 0; j < LANES; j++) mult *= MULT;
+    jump_t cache = {1, 0, 0};
     Py_BEGIN_ALLOW_THREADS;
     for (Py_ssize_t k = 0; k < count; k++) {
         const int64_t size = sizes[k];
@@ -401,7 +424,7 @@ static PyObject *draw_positions(PyObject *self, PyObject *args) {
             const double u = lower + range * d;
             dst[i + j] = (double)(offset + i + j) + u;
         }
-        advance(&g, (uint64_t)size);
+        advance_cached(&g, &cache, (uint64_t)size);
         dst += size;
         offset += size;
     }
@@ -552,13 +575,30 @@ done:
     return result;
 }
 
+/* `keep` ? a : b, as a mask (no branch). */
+static inline double pick(int keep, double a, double b) {
+    uint64_t x, y;
+    memcpy(&x, &a, 8);
+    memcpy(&y, &b, 8);
+    const uint64_t mask = -(uint64_t)keep;
+    x = (x & mask) | (y & ~mask);
+    memcpy(&a, &x, 8);
+    return a;
+}
+
+static inline Py_ssize_t window_or(int keep, Py_ssize_t window, Py_ssize_t other) {
+    const Py_ssize_t mask = -(Py_ssize_t)keep;
+    return (window & mask) | (other & ~mask);
+}
+
 /* position_sort's split of a block by window, for the samples at or above `below` (the rest
  * are dropped: a resume's node counts them without sorting them): window w = (int64)(value *
  * inverse_width - first), as numpy computes it there, where `first` is the kept values' least
  * times inverse_width. Writes the kept values and ids (4- or 8-byte items) grouped by window,
  * in index order within each (a stable counting sort, as numpy's stable argsort of the window
- * numbers), to values_out and ids_out. Returns (first, each window's end there); the ends are
- * empty when nothing is kept. */
+ * numbers), to values_out and ids_out, which hold at least the kept and, if any is dropped,
+ * one slot more (scratch: the dropped are written there). Returns (first, each window's end
+ * there); the ends are empty when nothing is kept. */
 static PyObject *split_above(PyObject *self, PyObject *args) {
     PyObject *values_obj, *ids_obj, *vout_obj, *iout_obj;
     double below, inverse_width;
@@ -579,54 +619,70 @@ static PyObject *split_above(PyObject *self, PyObject *args) {
     got = 4;
     Py_ssize_t n = vb.len / 8, size = ib.itemsize;
     if (vb.itemsize != 8 || vb.format[0] != 'd' || (size != 4 && size != 8) ||
-        ib.len != n * size || vo.len != n * 8 || io.len != n * size || io.itemsize != size) {
+        ib.len != n * size || io.itemsize != size || vo.len / 8 != io.len / size) {
         PyErr_SetString(PyExc_ValueError,
                         "split_above needs float64 values, ids of 4- or 8-byte items and "
-                        "outputs of their sizes");
+                        "outputs of their item sizes, of one length");
         goto release;
     }
     const double *v = (const double *)vb.buf;
-    double least = 0.0, greatest = 0.0;
+    /* Without branches on `keep` (masks, not conditionals, which compilers turn into
+     * branches here): near a resume's first row about half the samples are kept, at random,
+     * and mispredicted branches would cost twice the split itself. */
+    double least = INFINITY, greatest = -INFINITY;
     Py_ssize_t kept = 0;
+    int nan = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (v[i] >= below) {
-            if (!kept || v[i] < least) least = v[i];
-            if (!kept || v[i] > greatest) greatest = v[i];
-            kept++;
-        } else if (v[i] != v[i]) {
-            PyErr_SetString(PyExc_ValueError, "split_above: a position is NaN");
-            goto release;
-        }
+        const double x = v[i];
+        const int keep = x >= below;
+        const double low = pick(keep, x, INFINITY), high = pick(keep, x, -INFINITY);
+        least = low < least ? low : least;
+        greatest = high > greatest ? high : greatest;
+        kept += keep;
+        nan |= x != x;
+    }
+    if (nan) {
+        PyErr_SetString(PyExc_ValueError, "split_above: a position is NaN");
+        goto release;
+    }
+    if (vo.len / 8 < kept + (kept < n)) {
+        PyErr_Format(PyExc_ValueError, "split_above: outputs of %zd items cannot hold the %zd "
+                     "kept and a slot for the dropped", vo.len / 8, kept);
+        goto release;
     }
     long long first = kept ? (long long)(least * inverse_width) : 0;
     Py_ssize_t count = kept ? (Py_ssize_t)((long long)(greatest * inverse_width) - first + 1) : 0;
-    ends = calloc(count + 1, sizeof(Py_ssize_t));
+    /* ends[w + 1] counts window w, then ends[w] is its cursor; a dropped sample counts as
+     * window `count`, whose cursor stays after every kept one: the dropped are all written
+     * there, one over another, so the outputs need hold only one item more than the kept. */
+    ends = calloc(count + 2, sizeof(Py_ssize_t));
     if (!ends) {
         PyErr_NoMemory();
         goto release;
     }
-#define WINDOW(x) ((Py_ssize_t)((x) * inverse_width - (double)first))
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (v[i] >= below) ends[WINDOW(v[i]) + 1]++;
-    for (Py_ssize_t w = 0; w < count; w++) ends[w + 1] += ends[w];
-    double *vdst = (double *)vo.buf;
-    if (size == 4) {
-        const int32_t *src = (const int32_t *)ib.buf;
-        int32_t *dst = (int32_t *)io.buf;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (!(v[i] >= below)) continue;
-            Py_ssize_t j = ends[WINDOW(v[i])]++;
-            vdst[j] = v[i];
-            dst[j] = src[i];
-        }
-    } else {
-        const int64_t *src = (const int64_t *)ib.buf;
-        int64_t *dst = (int64_t *)io.buf;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (!(v[i] >= below)) continue;
-            Py_ssize_t j = ends[WINDOW(v[i])]++;
-            vdst[j] = v[i];
-            dst[j] = src[i];
+#define WINDOW(x) window_or((x) >= below, (Py_ssize_t)((x) * inverse_width - (double)first), count)
+    if (kept) {
+        for (Py_ssize_t i = 0; i < n; i++) ends[WINDOW(v[i]) + 1]++;
+        for (Py_ssize_t w = 0; w < count; w++) ends[w + 1] += ends[w];
+        double *vdst = (double *)vo.buf;
+        if (size == 4) {
+            const int32_t *src = (const int32_t *)ib.buf;
+            int32_t *dst = (int32_t *)io.buf;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                const Py_ssize_t w = WINDOW(v[i]), j = ends[w];
+                ends[w] = j + (v[i] >= below);
+                vdst[j] = v[i];
+                dst[j] = src[i];
+            }
+        } else {
+            const int64_t *src = (const int64_t *)ib.buf;
+            int64_t *dst = (int64_t *)io.buf;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                const Py_ssize_t w = WINDOW(v[i]), j = ends[w];
+                ends[w] = j + (v[i] >= below);
+                vdst[j] = v[i];
+                dst[j] = src[i];
+            }
         }
     }
 #undef WINDOW

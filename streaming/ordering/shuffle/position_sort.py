@@ -158,9 +158,14 @@ class _Sweep:
         return dropped
 
     def _split_in_c(self, values: NDArray[np.float64], ids: NDArray, below: float) -> int:
-        """`read_above` by `_py1e.split_above`: one pass, no temporary but the split copy."""
+        """`read_above` by `_py1e.split_above`: no temporary but the split copy, sized for the
+        kept samples (and one slot for the dropped): fresh memory costs more than a count."""
         values, ids = np.ascontiguousarray(values), np.ascontiguousarray(ids)
-        split_values, split_ids = np.empty_like(values), np.empty_like(ids)
+        size = len(values)
+        if below > -np.inf:
+            kept = int(np.count_nonzero(values >= below))
+            size = kept + (kept < len(values))
+        split_values, split_ids = np.empty(size, values.dtype), np.empty(size, ids.dtype)
         first, ends = _py1e.split_above(
             values, ids, split_values, split_ids, float(below), self.inverse_width
         )

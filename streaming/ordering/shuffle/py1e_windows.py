@@ -173,7 +173,7 @@ def start_nodes(
             eager = max(passed, int(np.searchsorted(ends - sizes, needed, side="left")))
             skip_shuffles(rng, sizes[:passed])
             begin, end = (int(ends[k - 1]) if k else 0 for k in (passed, eager))
-            ids[begin:end] = segment_positions(first_ids[passed:eager], sizes[passed:eager], dtype)
+            segment_positions(first_ids[passed:eager], sizes[passed:eager], out=ids[begin:end])
             shuffle_segments(rng, ids[begin:end], sizes[passed:eager])
             shuffle_rng = copy.deepcopy(rng)
             skip_shuffles(rng, sizes[eager:])
@@ -327,7 +327,7 @@ class WindowedNode:
         if first < end:
             sizes = self.start.span_sizes[first:end]
             ids = self.ids[self.offsets[first] : self.offsets[first] + int(sizes.sum())]
-            ids[:] = segment_positions(self.start.first_ids[first:end], sizes, ids.dtype)
+            segment_positions(self.start.first_ids[first:end], sizes, out=ids)
             shuffle_segments(self.shuffle_rng, ids, sizes)
 
     def _read(self, begin: int, positions: NDArray[np.float64]) -> None:

@@ -108,20 +108,31 @@ def divide_spans(
 
 
 def segment_positions(
-    starts: NDArray[np.int64], sizes: NDArray[np.int64], dtype: type[np.signedinteger] = np.int64
+    starts: NDArray[np.int64],
+    sizes: NDArray[np.int64],
+    dtype: type[np.signedinteger] = np.int64,
+    out: NDArray[np.signedinteger] | None = None,
 ) -> NDArray[np.signedinteger]:
     """Concatenate ``arange(start, start + size)`` for each (start, size), without a Python loop.
 
     One array and no temporary of its size: it starts as all ones (each element is its
     predecessor plus one), each segment's first element is set to the jump from the end of the
     previous segment, and an in-place cumulative sum turns the steps into the values. The result
-    is of `dtype`, which must hold every value.
+    is of `dtype`, which must hold every value; it is written to `out` if given (a contiguous
+    array of the total size, whose dtype is used).
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     starts = np.asarray(starts, dtype=np.int64)
     nonempty = sizes > 0
     starts, sizes = starts[nonempty], sizes[nonempty]
-    positions = np.ones(int(sizes.sum()), dtype=dtype)
+    total = int(sizes.sum())
+    if out is None:
+        positions = np.ones(total, dtype=dtype)
+    elif len(out) != total or not out.flags.c_contiguous:
+        raise ValueError(f"segment_positions: out holds {len(out)} items, not {total} in a row")
+    else:
+        positions = out
+        positions.fill(1)
     if len(positions):
         firsts = starts_of(sizes)
         positions[0] = starts[0]
