@@ -132,6 +132,13 @@ def test_the_c_split_refuses_nan_and_mismatched_arrays() -> None:
         position_sort._py1e.split_above(values, ids, np.empty(2), np.empty(2, np.int32), 0.0, 0.1)
     with pytest.raises(ValueError, match="float64 values"):
         position_sort._py1e.split_above(values, ids, np.empty(2), np.empty(2, np.int64), 0.0, 0.1)
+    split = position_sort._py1e
+    values, ids = np.array([3.0, 1.0, 5.0]), np.arange(3, dtype=np.int32)
+    with pytest.raises(ValueError, match="cannot hold the 2 kept and a slot for the dropped"):
+        split.split_above(values, ids, np.empty(2), np.empty(2, np.int32), 2.0, 0.1)
+    out = np.empty(3), np.empty(3, np.int32)  # the kept, and one slot for the dropped
+    assert split.split_above(values, ids, *out, 2.0, 0.1) == (0, [2])  # one window: [0, 10)
+    assert out[0][:2].tolist() == [3.0, 5.0] and out[1][:2].tolist() == [0, 2]
 
 
 def test_ties_are_ordered_as_argsort_orders_them(spy: dict[str, int]) -> None:
