@@ -5,8 +5,11 @@ PCG64 itself, from the state numpy reports and back (`PCG64.state`), making nump
 numpy's order, so the permutations, the positions to come and the generator's final state are
 exactly numpy's; it only drops numpy's per-call and per-item overhead (a shuffle of int32 spans
 of 1,000 takes about a third of numpy's time, and skipping draws is cheaper still: the 64-bit
-draws of a uniform are jumped over). For another bit generator, or where the extension is not
-built, the same functions run on numpy.
+draws of a uniform are jumped over). py1e's positions (`draw_span_positions`) are drawn in C
+as well, rounded as numpy rounds them (``low + range * draw`` in two roundings, then the sum
+with the index); a numpy built to fuse that multiply-add is detected once per process and left
+to draw them itself. For another bit generator or Generator class, or where the extension is
+not built, the same functions run on numpy.
 """
 
 from __future__ import annotations
