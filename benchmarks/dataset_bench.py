@@ -11,7 +11,9 @@ process:
 * iter: a full pass from the local cache (remote=None), in one process and through a
   DataLoader(num_workers=2, batch_size=256), shuffle off and on (py1e for the MDS libraries);
 * first: construct (shuffle on) + first sample; resume: the same after loading a state at 90% of
-  the epoch (checked: the resumed sample is the one an uninterrupted pass yields there);
+  the epoch (checked: the resumed sample is the one an uninterrupted pass yields there); ours
+  with an empty node cache (a fresh ``XDG_CACHE_HOME``), so that both compute their epoch
+  order, as a node's first process does (a later process maps it: a few ms);
 * order: one epoch's order at --order-samples (default 10^8 x scale) samples, py1e, 1 node x 8
   ranks x 8 workers: seconds and peak memory (ours and mosaic; checked equal);
 * floor: a generator yielding the same dicts, in one process and through the same DataLoader.
@@ -29,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,9 +90,18 @@ class Runner:
         cmd += ["--scale", str(self.args.scale), *extra]
         load = os.getloadavg()[0]
         base = {"op": op, "lib": lib, "load1": load, "args": list(extra)}
+        env, cache = None, None
+        if lib == "ours" and op in ("first", "resume"):  # cold: the node's first process
+            cache = tempfile.mkdtemp(prefix="xdg-", dir=self.scratch)
+            env = {**os.environ, "XDG_CACHE_HOME": cache}
         try:
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=self.args.timeout, cwd=self.scratch
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=self.args.timeout,
+                cwd=self.scratch,
+                env=env,
             )
         except subprocess.TimeoutExpired:
             record = {**base, "error": f"timed out after {self.args.timeout:g} s"}
@@ -99,6 +111,9 @@ class Runner:
                 record = {**base, "error": tail[0][:300], "stderr": proc.stderr[-4000:]}
             else:
                 record = {**json.loads(proc.stdout.strip().splitlines()[-1]), **base}
+        finally:
+            if cache:
+                shutil.rmtree(cache, ignore_errors=True)
         record["case"] = case_name(record)
         self.report(record)
         if keep:
