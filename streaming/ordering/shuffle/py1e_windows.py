@@ -193,8 +193,8 @@ class TieOrder:
     The positions are drawn again from where the node's positions start (`draw_positions`, the
     node's draws exactly), so the sweep never keeps them: 16 bytes per sample of the node, held
     only while the repair is pending. They are drawn before the thread starts, while the sweep
-    waits (a fraction of a second at 10^8 samples, twice as long beside the sweep, and the
-    argsort, the repair's critical path, waits for them).
+    waits: a fraction of a second at 10^8 samples, where drawn beside the sweep they took twice
+    as long, and the argsort (the repair's critical path) cannot start without them.
     """
 
     def __init__(self, plan: Py1ePlan, start: NodeStart) -> None:
